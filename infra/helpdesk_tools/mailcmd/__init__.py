@@ -1,0 +1,1 @@
+"""`helpdesk mail ...`: parse mail files, replay them into a desk."""

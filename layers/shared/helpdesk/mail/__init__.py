@@ -1,0 +1,1 @@
+"""Email: parsing raw MIME, classifying automatic mail, threading, sending."""
