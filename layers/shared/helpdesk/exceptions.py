@@ -49,3 +49,19 @@ class RateLimitedError(HelpdeskError):
 
 class ConfigurationError(HelpdeskError):
     """A setting is missing or malformed; the message names the variable."""
+
+
+class UnsupportedEventError(ValidationError):
+    """An event that is neither an SES receipt (Lambda or SNS action) nor a queued send."""
+
+
+class RawMailMissingError(NotFoundError):
+    """The raw MIME that the SES S3 action should have stored is not in the mail bucket."""
+
+
+class SendFailedError(HelpdeskError):
+    """SES refused an outbound mail for good (rejected, unverified sender); not retried."""
+
+
+class SendThrottledError(HelpdeskError):
+    """SES throttled or failed transiently; the send is retried from its queue."""

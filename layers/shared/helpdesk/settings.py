@@ -30,6 +30,9 @@ class MailSettings(_Base):
     max_attachments: int = 20
     auto_reply_limit_per_hour: int = 5
     token_secret: str = "local-development-secret"
+    mail_prefix: str = "inbound/"
+    support_name: str = "Support"
+    max_send_attempts: int = 5
 
 
 class EventSettings(_Base):
@@ -38,6 +41,10 @@ class EventSettings(_Base):
 
 class IngestSettings(TableSettings, MailSettings, EventSettings):
     """What the ingest function needs."""
+
+
+class SenderSettings(TableSettings, MailSettings):
+    """What the outbound sender function needs."""
 
 
 def load[T: BaseSettings](kind: type[T]) -> T:
@@ -57,3 +64,8 @@ def load[T: BaseSettings](kind: type[T]) -> T:
 @cache
 def ingest_settings() -> IngestSettings:
     return load(IngestSettings)
+
+
+@cache
+def sender_settings() -> SenderSettings:
+    return load(SenderSettings)

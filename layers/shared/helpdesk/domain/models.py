@@ -168,6 +168,11 @@ class Message(_Model):
     delivery_detail: str | None = None
     ai_generated: bool = False
     source_key: str | None = None
+    # Email only: SES's receipt verdicts (spam, virus, spf, dkim, dmarc) for inbound mail; for
+    # outbound mail the id SES gave it and the Auto-Submitted value it carries, if automatic.
+    verdicts: dict[str, str] = Field(default_factory=dict)
+    provider_message_id: str | None = None
+    auto_submitted: str | None = None
 
 
 class SlaClock(_Model):
