@@ -126,6 +126,21 @@ class TicketRepository:
         """Overwrite a stored message (its delivery state, for instance)."""
         self._table.put_item(Item=self._message_item(message))
 
+    def index_message_id(self, message: Message, message_id: str) -> None:
+        """Point one more Message-ID (the id SES gave a sent mail) at the message's ticket.
+
+        Idempotent: writing the same alias twice leaves one item.
+        """
+        self._table.put_item(
+            Item={
+                "PK": keys.msgid_pk(message_id),
+                "SK": keys.MSGID_SK,
+                "entity": "msgid",
+                "ticket_number": message.ticket_number,
+                "message_sk": keys.message_sk(message.created_at, message.id),
+            }
+        )
+
     # -- reads ----------------------------------------------------------------------------
 
     def get(self, number: int) -> Ticket:
