@@ -1,0 +1,310 @@
+"""Walking a parsed MIME tree: the text and HTML bodies, and every attachment, leniently."""
+
+from __future__ import annotations
+
+import binascii
+import logging
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from email.message import Message
+from typing import Any
+
+from helpdesk.mail.charsets import decode_bytes
+from helpdesk.mail.headers import decode_rfc2231, decode_text
+from helpdesk.mail.model import ParsedAttachment
+
+logger = logging.getLogger(__name__)
+
+MAX_DEPTH = 30
+MAX_PARTS = 1000
+
+_UUENCODE = re.compile(
+    r"^begin(?:-base64)? [0-7]{3,4} (?P<name>[^\r\n]+)\r?\n(?P<body>.*?)^end[ \t]*$\r?\n?",
+    re.MULTILINE | re.DOTALL,
+)
+_NOT_READABLE = {"text/calendar", "text/x-vcard", "text/vcard", "text/rtf", "text/enriched"}
+_TNEF_TYPES = {"application/ms-tnef", "application/vnd.ms-tnef"}
+
+
+@dataclass
+class Body:
+    """What the walk collects: plain and HTML bodies in order, attachments, defects."""
+
+    texts: list[str] = field(default_factory=list)
+    htmls: list[str] = field(default_factory=list)
+    attachments: list[ParsedAttachment] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+    charsets: list[str] = field(default_factory=list)
+    parts: int = 0
+
+
+def collect_body(message: Message, hints: list[str]) -> Body:
+    """Walk `message` and return its bodies and attachments; never raises."""
+    body = Body(charsets=hints)
+    _walk(message, body, depth=0, in_alternative=False)
+    return body
+
+
+def _walk(part: Message, body: Body, depth: int, in_alternative: bool) -> None:
+    body.parts += 1
+    if depth > MAX_DEPTH or body.parts > MAX_PARTS:
+        body.defects.append("mime_too_deep_or_too_many_parts")
+        return
+    _note_defects(part, body)
+    try:
+        content_type = part.get_content_type()
+    except Exception:  # a header the policy cannot parse: read the part as plain text
+        logger.debug("content type unreadable", exc_info=True)
+        body.defects.append("content_type_unreadable")
+        content_type = "text/plain"
+
+    if content_type == "message/rfc822" or content_type == "message/global":
+        _attach_message(part, body, depth)
+        return
+    if part.is_multipart():
+        children = part.get_payload()
+        if isinstance(children, list):
+            alternative = content_type == "multipart/alternative"
+            for child in children:
+                if isinstance(child, Message):
+                    _walk(child, body, depth + 1, in_alternative or alternative)
+            return
+    _leaf(part, content_type, body, in_alternative)
+
+
+def _leaf(part: Message, content_type: str, body: Body, in_alternative: bool) -> None:
+    payload = _payload_bytes(part, body)
+    filename = _filename(part)
+    disposition = _disposition(part)
+    main_type = content_type.split("/", 1)[0]
+    is_body = disposition != "attachment" and filename is None
+
+    is_tnef = content_type in _TNEF_TYPES or (filename or "").lower() == "winmail.dat"
+    if is_tnef and _unpack_tnef(payload, body):
+        return
+    if (is_body and content_type in ("text/plain", "text/html")) or main_type == "multipart":
+        text = _decode_text_part(part, payload, body)
+        if content_type == "text/html":
+            body.htmls.append(text)
+        else:
+            body.texts.append(_extract_uuencoded(text, body))
+        return
+    readable = main_type == "text" and content_type not in _NOT_READABLE
+    if is_body and readable and not in_alternative:
+        body.texts.append(_decode_text_part(part, payload, body))
+        return
+    body.attachments.append(
+        ParsedAttachment(
+            filename=filename or _default_name(content_type, len(body.attachments) + 1),
+            content_type=content_type,
+            size=len(payload),
+            inline=disposition == "inline" or (disposition is None and filename is None),
+            content_id=_content_id(part),
+            payload=payload,
+        )
+    )
+
+
+def _attach_message(part: Message, body: Body, depth: int) -> None:
+    inner = part.get_payload()
+    if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+        inner_message: Message | None = inner[0]
+    else:
+        inner_message = None
+    payload = b""
+    subject = ""
+    if inner_message is not None:
+        try:
+            payload = inner_message.as_bytes()
+        except Exception:  # a broken inner message cannot be re-serialised exactly
+            logger.debug("inner message not serialisable", exc_info=True)
+            body.defects.append("inner_message_unserialisable")
+            payload = str(inner_message.get_payload()).encode("utf-8", "surrogateescape")
+        raw_subject = _raw_header(inner_message, "subject")
+        subject = decode_text(raw_subject, body.charsets) if raw_subject else ""
+        body.parts += _count_parts(inner_message)
+    elif isinstance(inner, (str, bytes)):
+        payload = inner.encode("utf-8", "surrogateescape") if isinstance(inner, str) else inner
+    name = _filename(part) or f"{_safe_name(subject.strip()) or 'forwarded message'}.eml"
+    body.attachments.append(
+        ParsedAttachment(
+            filename=name,
+            content_type="message/rfc822",
+            size=len(payload),
+            inline=False,
+            content_id=_content_id(part),
+            payload=payload,
+        )
+    )
+
+
+def _count_parts(message: Message) -> int:
+    count = 0
+    for _ in message.walk():
+        count += 1
+        if count > MAX_PARTS:
+            break
+    return count
+
+
+def _raw_header(message: Message, name: str) -> str | None:
+    for key, value in message.raw_items():
+        if key.lower() == name:
+            return str(value)
+    return None
+
+
+def _payload_bytes(part: Message, body: Body) -> bytes:
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:  # a transfer encoding that cannot be undone: keep the raw text
+        logger.debug("payload not decodable", exc_info=True)
+        body.defects.append("payload_undecodable")
+        payload = None
+    if isinstance(payload, bytes):
+        return payload
+    raw: Any = part.get_payload()
+    if isinstance(raw, str):
+        return raw.encode("utf-8", "surrogateescape")
+    return b""
+
+
+def _decode_text_part(part: Message, payload: bytes, body: Body) -> str:
+    try:
+        declared = part.get_content_charset()
+    except Exception:  # a Content-Type the policy cannot read has no usable charset
+        declared = None
+    text, used = decode_bytes(payload, declared, hints=body.charsets)
+    if declared and used != declared and declared.lower() not in ("us-ascii", "ascii"):
+        body.defects.append(f"charset_fallback:{declared}->{used}")
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+
+
+def _extract_uuencoded(text: str, body: Body) -> str:
+    if "begin " not in text:
+        return text
+
+    def take(match: re.Match[str]) -> str:
+        data = _uudecode(match["body"])
+        if data is None:
+            return match[0]
+        name = _safe_name(match["name"].strip()) or "attachment.bin"
+        body.attachments.append(
+            ParsedAttachment(
+                filename=name,
+                content_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
+                size=len(data),
+                payload=data,
+            )
+        )
+        return ""
+
+    return _UUENCODE.sub(take, text)
+
+
+def _uudecode(block: str) -> bytes | None:
+    out = bytearray()
+    for line in block.splitlines():
+        if not line.strip() or line.strip() == "`":
+            continue
+        try:
+            out += binascii.a2b_uu(line.encode("latin-1", "replace"))
+        except binascii.Error:
+            # Some encoders pad lines wrongly; the length byte says how much is meant.
+            try:
+                length = (ord(line[0]) - 32) & 63
+                out += binascii.a2b_uu(line[: 1 + (length + 2) // 3 * 4].encode("latin-1"))
+            except (binascii.Error, IndexError, UnicodeEncodeError):
+                return None
+    return bytes(out)
+
+
+def _unpack_tnef(payload: bytes, body: Body) -> bool:
+    from helpdesk.mail.tnef import unpack_tnef
+
+    unpacked = unpack_tnef(payload)
+    if unpacked is None:
+        body.defects.append("tnef_unreadable")
+        return False
+    text, html, attachments = unpacked
+    if text:
+        body.texts.append(text)
+    if html:
+        body.htmls.append(html)
+    body.attachments.extend(attachments)
+    return True
+
+
+def _filename(part: Message) -> str | None:
+    name: str | None = None
+    try:
+        name = part.get_filename()
+    except Exception:  # a disposition the policy cannot read: look at the raw parameters
+        logger.debug("filename unreadable", exc_info=True)
+    if not name:
+        name = _raw_param(part, "content-disposition", "filename") or _raw_param(
+            part, "content-type", "name"
+        )
+    if not name:
+        try:
+            location = part.get("content-location")
+        except Exception:
+            location = None
+        if location:
+            name = str(location).rsplit("/", 1)[-1]
+    if not name:
+        return None
+    if "'" in name and name.count("'") >= 2 and "%" in name:
+        name = decode_rfc2231(name)
+    if "=?" in name or not name.isascii():
+        name = decode_text(name)
+    return _safe_name(name) or None
+
+
+def _raw_param(part: Message, header: str, param: str) -> str | None:
+    raw = _raw_header(part, header) if isinstance(part, Message) else None
+    if not raw:
+        return None
+    match = re.search(
+        rf"(?:^|;)\s*{param}\*?\s*=\s*(\"(?:[^\"\\]|\\.)*\"|[^;]*)", raw, re.IGNORECASE
+    )
+    if match is None:
+        return None
+    value = match[1].strip()
+    if value.startswith('"') and value.endswith('"') and len(value) >= 2:
+        value = value[1:-1]
+    return value or None
+
+
+def _safe_name(name: str) -> str:
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name.replace("\r", "").replace("\n", ""))
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip().strip(".")
+    return name[:255]
+
+
+def _disposition(part: Message) -> str | None:
+    try:
+        return part.get_content_disposition()
+    except Exception:  # unreadable disposition: decide by file name alone
+        return None
+
+
+def _content_id(part: Message) -> str | None:
+    try:
+        value = part.get("content-id")
+    except Exception:
+        value = None
+    if not value:
+        return None
+    return str(value).strip().strip("<>").strip() or None
+
+
+def _default_name(content_type: str, number: int) -> str:
+    extension = mimetypes.guess_extension(content_type) or ".bin"
+    return f"attachment-{number}{extension}"
+
+
+def _note_defects(part: Message, body: Body) -> None:
+    for defect in getattr(part, "defects", []):
+        body.defects.append(type(defect).__name__)

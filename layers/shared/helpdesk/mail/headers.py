@@ -1,0 +1,225 @@
+"""Reading header values leniently: unfolding, RFC 2047 words, raw 8-bit, addresses, ids, dates."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+import urllib.parse
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from email.utils import getaddresses, parsedate_to_datetime
+
+from helpdesk.mail.charsets import DEFAULT_FALLBACKS, codec_for, decode_bytes
+
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+_NEWLINE = re.compile(r"[\r\n]+")
+# An RFC 2047 encoded word, read leniently: spaces inside the text and a missing "?=" at the
+# very end are tolerated; the charset may carry an RFC 2231 language ("utf-8*en").
+_ENCODED_WORD = re.compile(
+    r"=\?(?P<charset>[^?\s]{1,60})\?(?P<encoding>[bBqQ])\?(?P<text>[^?]*?)(?:\?=|$)"
+)
+_ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s]+@[^<>\s]+?)\s*>")
+_BARE_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
+_MSG_ID = re.compile(r"<([^<>]+)>")
+_GENERATED_DOMAIN = "generated.invalid"
+
+# A Date before this, or more than this far after receipt, is not believed.
+EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=UTC)
+CLOCK_SKEW = timedelta(days=2)
+
+
+def unfold(value: str) -> str:
+    """The header value with folding undone exactly: a line break before white space goes."""
+    return _NEWLINE.sub(" ", _FOLD.sub("", value))
+
+
+def raw_bytes(value: str) -> bytes:
+    """The original bytes of a header value that the parser read with surrogate escapes."""
+    return value.encode("utf-8", errors="surrogateescape")
+
+
+def decode_text(
+    value: str, hints: Sequence[str] = (), fallbacks: Sequence[str] = DEFAULT_FALLBACKS
+) -> str:
+    """An unstructured header value (Subject, a display name) decoded to text.
+
+    Unfolds; joins adjacent RFC 2047 encoded words (white space between them goes, and words
+    in one charset are decoded together so split characters survive); decodes raw 8-bit bytes
+    with UTF-8, then the mail's own charsets, then the fallbacks. Never raises.
+    """
+    value = unfold(value)
+    pieces: list[str] = []
+    pending: list[tuple[str | None, bytes]] = []
+    position = 0
+
+    def flush() -> None:
+        for codec, data in _merge_same_charset(pending):
+            pieces.append(decode_bytes(data, codec, fallbacks, hints)[0])
+        pending.clear()
+
+    for match in _ENCODED_WORD.finditer(value):
+        between = value[position : match.start()]
+        if between and not (pending and between.isspace()):
+            flush()
+            pieces.append(_decode_raw(between, hints, fallbacks))
+        codec = codec_for(match["charset"].split("*", 1)[0])
+        pending.append((codec, _decode_word(match["encoding"], match["text"])))
+        position = match.end()
+    flush()
+    pieces.append(_decode_raw(value[position:], hints, fallbacks))
+    return "".join(pieces).replace("\x00", "")
+
+
+def _merge_same_charset(words: list[tuple[str | None, bytes]]) -> list[tuple[str | None, bytes]]:
+    merged: list[tuple[str | None, bytes]] = []
+    for codec, data in words:
+        if merged and merged[-1][0] == codec:
+            merged[-1] = (codec, merged[-1][1] + data)
+        else:
+            merged.append((codec, data))
+    return merged
+
+
+def _decode_word(encoding: str, text: str) -> bytes:
+    raw = raw_bytes(text)
+    if encoding in "qQ":
+        raw = raw.replace(b"_", b" ")
+        return re.sub(rb"=([0-9A-Fa-f]{2})", lambda m: bytes([int(m[1], 16)]), raw)
+    cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", raw)
+    if len(cleaned) % 4 == 1:
+        cleaned = cleaned[:-1]
+    try:
+        return base64.b64decode(cleaned + b"=" * (-len(cleaned) % 4))
+    except (binascii.Error, ValueError):
+        return raw
+
+
+def _decode_raw(text: str, hints: Sequence[str], fallbacks: Sequence[str]) -> str:
+    if text.isascii():
+        return text
+    data = raw_bytes(text)
+    return decode_bytes(data, None, fallbacks, hints)[0]
+
+
+def parse_mailbox(value: str, hints: Sequence[str] = ()) -> tuple[str | None, str]:
+    """The (addr-spec, display name) of the first mailbox in an address header.
+
+    The address is only ever taken from the angle brackets, or from a bare addr-spec when
+    there are none: a display name that looks like an address is never the address.
+    Returns (None, name) when there is no address at all.
+    """
+    value = unfold(value)
+    angle = _ANGLE_ADDRESS.search(value)
+    if angle is not None:
+        address = angle[1]
+        name = value[: angle.start()]
+        if not name.strip():
+            name = _comment(value[angle.end() :])
+    else:
+        bare = _BARE_ADDRESS.search(_strip_quoted(value))
+        if bare is None:
+            return None, _clean_name(decode_text(value, hints))
+        address = bare[0]
+        name = _comment(value)
+    address = _clean_address(address)
+    return address, _clean_name(decode_text(name, hints))
+
+
+def parse_address_list(value: str) -> list[str]:
+    """Every addr-spec in an address-list header (To, Cc), lower-cased domain, in order."""
+    value = unfold(value)
+    found: list[str] = []
+    try:
+        pairs = getaddresses([value])
+    except (ValueError, TypeError, IndexError):
+        pairs = []
+    for _name, address in pairs:
+        if "@" in address:
+            found.append(_clean_address(address))
+    if not found:
+        found = [_clean_address(a) for a in _ANGLE_ADDRESS.findall(value)]
+    if not found:
+        found = [_clean_address(a) for a in _BARE_ADDRESS.findall(_strip_quoted(value))]
+    return list(dict.fromkeys(a for a in found if a))
+
+
+def _strip_quoted(value: str) -> str:
+    return re.sub(r'"(?:[^"\\]|\\.)*"', " ", value)
+
+
+def _comment(value: str) -> str:
+    match = re.search(r"\(([^()]*)\)", value)
+    return match[1] if match else ""
+
+
+def _clean_name(name: str) -> str:
+    name = name.strip().strip("\"'").strip()
+    return re.sub(r"\\(.)", r"\1", name)
+
+
+def _clean_address(address: str) -> str:
+    address = address.strip().strip("<>\"'.,;").replace(" ", "")
+    if address.lower().startswith("mailto:"):
+        address = address[7:]
+    local, _, domain = address.rpartition("@")
+    if not local:
+        return ""
+    return f"{local}@{domain.lower().rstrip('.')}"
+
+
+def parse_message_id(value: str) -> str | None:
+    """The first message id in a header, in angle brackets and verbatim, or None."""
+    ids = parse_message_ids(value)
+    return ids[0] if ids else None
+
+
+def parse_message_ids(value: str) -> list[str]:
+    """Every message id in a header (References, In-Reply-To), in order, each as "<id>"."""
+    value = unfold(value)
+    ids = [f"<{m.strip()}>" for m in _MSG_ID.findall(value) if m.strip() and " " not in m.strip()]
+    if not ids:
+        ids = [f"<{token.strip('<>')}>" for token in value.split() if "@" in token]
+    return list(dict.fromkeys(ids))
+
+
+def generated_message_id(raw: bytes) -> str:
+    """A stable Message-ID for a mail that has none: a hash of its raw bytes."""
+    return f"<{hashlib.sha256(raw).hexdigest()[:40]}@{_GENERATED_DOMAIN}>"
+
+
+def parse_date(value: str | None, received_at: datetime) -> tuple[datetime, bool]:
+    """The mail's Date as an aware UTC datetime, and whether it was believed.
+
+    A missing, unparseable or absurd Date (before 1990, or days after receipt) gives
+    (received_at, False).
+    """
+    if not value:
+        return received_at, False
+    try:
+        parsed = parsedate_to_datetime(unfold(value).strip())
+    except (ValueError, TypeError, IndexError, OverflowError):
+        return received_at, False
+    if parsed is None:
+        return received_at, False
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return received_at, False
+    reference = received_at if received_at.tzinfo else received_at.replace(tzinfo=UTC)
+    if parsed < EARLIEST_DATE or parsed > reference + CLOCK_SKEW:
+        return received_at, False
+    return parsed, True
+
+
+def decode_rfc2231(value: str) -> str:
+    """A parameter value that may still be in RFC 2231 form ("charset'lang'%xx") as text."""
+    charset, sep, rest = value.partition("'")
+    if not sep or "'" not in rest:
+        return value
+    _lang, _, encoded = rest.partition("'")
+    data = urllib.parse.unquote_to_bytes(encoded)
+    return decode_bytes(data, charset or None)[0]

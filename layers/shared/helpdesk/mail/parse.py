@@ -1,0 +1,156 @@
+"""Parsing one raw mail into a ParsedMail: lenient, bounded, and never raising."""
+
+from __future__ import annotations
+
+import email
+import logging
+import re
+from datetime import UTC, datetime
+from email import policy
+from email.message import Message
+
+from helpdesk.mail.body import collect_body
+from helpdesk.mail.classify import classify
+from helpdesk.mail.headers import (
+    decode_text,
+    generated_message_id,
+    parse_address_list,
+    parse_date,
+    parse_mailbox,
+    parse_message_id,
+    parse_message_ids,
+    unfold,
+)
+from helpdesk.mail.html import html_to_text, sanitise_html
+from helpdesk.mail.model import Outcome, ParsedMail
+from helpdesk.mail.reply import visible_text
+
+logger = logging.getLogger(__name__)
+
+_POLICY = policy.default.clone(raise_on_defect=False)
+_CHARSET_PARAM = re.compile(rb"charset\s*=\s*\"?([A-Za-z0-9_.:+-]{2,40})", re.IGNORECASE)
+_ADDRESS_SOURCES = ("from", "sender", "reply-to", "return-path")
+
+
+def parse_mail(raw: bytes, *, received_at: datetime) -> ParsedMail:
+    """Parse raw MIME bytes into a ParsedMail, classified (customer, bounce, auto-reply, ...).
+
+    Never raises: a mail that cannot be read at all comes back with outcome `rejected`, its
+    reason and `error` set, and whatever fields could still be read. `received_at` stands in
+    for a missing or absurd Date. Message ids keep their angle brackets ("<id@host>"); a mail
+    without one gets a stable id made from a hash of its bytes (`message_id_generated`).
+    """
+    if received_at.tzinfo is None:
+        received_at = received_at.replace(tzinfo=UTC)
+    try:
+        return _parse(raw, received_at)
+    except Exception as error:  # the contract: any failure becomes a rejection, never a raise
+        logger.warning("mail unparseable", extra={"error_type": type(error).__name__})
+        return _rejected(raw, received_at, error)
+
+
+def _parse(raw: bytes, received_at: datetime) -> ParsedMail:
+    message = email.message_from_bytes(raw, policy=_POLICY)
+    hints = _declared_charsets(raw)
+    headers = _first_headers(message)
+    mail = _read_headers(headers, raw, received_at, hints)
+
+    body = collect_body(message, hints)
+    text = "\n\n".join(t.strip("\n") for t in body.texts if t.strip())
+    html_source = "\n".join(body.htmls)
+    if not text and html_source.strip():
+        text = html_to_text(html_source)
+    mail.text = text
+    mail.visible_text = visible_text(text)
+    mail.html = sanitise_html(html_source) if html_source.strip() else None
+    mail.attachments = body.attachments
+    mail.defects = list(dict.fromkeys([*mail.defects, *body.defects]))
+
+    verdict = classify(message, mail)
+    mail.outcome = verdict.outcome
+    mail.reason = verdict.reason
+    mail.auto_submitted = verdict.automatic
+    mail.bounced_message_ids = verdict.bounced_message_ids
+    mail.bounced_recipients = verdict.bounced_recipients
+    if mail.outcome is Outcome.CUSTOMER and mail.requester is None:
+        mail.outcome = Outcome.REJECTED
+        mail.reason = "no sender address"
+    return mail
+
+
+def _read_headers(
+    headers: dict[str, str], raw: bytes, received_at: datetime, hints: list[str]
+) -> ParsedMail:
+    mail = ParsedMail()
+    mail.subject = decode_text(headers.get("subject", ""), hints).strip()
+
+    for source in _ADDRESS_SOURCES:
+        if source in headers:
+            address, name = parse_mailbox(headers[source], hints)
+            if source == "from":
+                mail.requester_name = name
+            if address is not None:
+                mail.requester = address
+                if source != "from":
+                    mail.defects.append(f"requester_from_{source}")
+                break
+    if "reply-to" in headers:
+        mail.reply_to = parse_mailbox(headers["reply-to"], hints)[0]
+    mail.to = parse_address_list(headers.get("to", ""))
+    mail.cc = parse_address_list(headers.get("cc", ""))
+
+    message_id = parse_message_id(headers.get("message-id", ""))
+    if message_id is None:
+        mail.message_id = generated_message_id(raw)
+        mail.message_id_generated = True
+    else:
+        mail.message_id = message_id
+    mail.in_reply_to = parse_message_id(headers.get("in-reply-to", ""))
+    mail.references = parse_message_ids(headers.get("references", ""))
+
+    mail.date, believed = parse_date(headers.get("date"), received_at)
+    if not believed:
+        mail.defects.append("date_missing_or_invalid")
+    return mail
+
+
+def _first_headers(message: Message) -> dict[str, str]:
+    """The first value of each header, raw (folded, surrogate-escaped), by lower-case name."""
+    headers: dict[str, str] = {}
+    for name, value in message.raw_items():
+        key = str(name).strip().lower()
+        if key not in headers:
+            headers[key] = str(value)
+    return headers
+
+
+def _declared_charsets(raw: bytes) -> list[str]:
+    """Charsets the mail declares anywhere: the best guess for its raw 8-bit headers."""
+    found = [m.decode("ascii").lower() for m in _CHARSET_PARAM.findall(raw[:200_000])]
+    return [c for c in dict.fromkeys(found) if c not in ("us-ascii", "ascii", "utf-8")][:5]
+
+
+def _rejected(raw: bytes, received_at: datetime, error: BaseException) -> ParsedMail:
+    mail = ParsedMail(
+        outcome=Outcome.REJECTED,
+        reason="unparseable mail",
+        error=f"{type(error).__name__}: {error}"[:500],
+        message_id=generated_message_id(raw),
+        message_id_generated=True,
+        date=received_at,
+    )
+    try:
+        head = raw[:65536].split(b"\n\n", 1)[0].decode("utf-8", "surrogateescape")
+        fields = dict(
+            (m[1].lower(), m[2])
+            for m in re.finditer(r"^([A-Za-z-]+):[ \t]*(.*(?:\r?\n[ \t].*)*)", head, re.M)
+        )
+        mail.subject = decode_text(fields.get("subject", "")).strip()
+        mail.requester, mail.requester_name = parse_mailbox(fields.get("from", ""))
+        message_id = parse_message_id(fields.get("message-id", ""))
+        if message_id:
+            mail.message_id, mail.message_id_generated = message_id, False
+        mail.in_reply_to = parse_message_id(unfold(fields.get("in-reply-to", "")))
+    except Exception:  # the best-effort fields stay empty
+        logger.debug("no fields readable from a rejected mail", exc_info=True)
+    return mail
