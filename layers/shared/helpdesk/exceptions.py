@@ -65,3 +65,23 @@ class SendFailedError(HelpdeskError):
 
 class SendThrottledError(HelpdeskError):
     """SES throttled or failed transiently; the send is retried from its queue."""
+
+
+class EmbeddingError(HelpdeskError):
+    """The embedding model could not be loaded or failed on a text."""
+
+
+class IndexStoreError(HelpdeskError):
+    """The similarity index could not be read, written or queried."""
+
+
+class TriageError(HelpdeskError):
+    """A triager failed (timeout, refusal, invalid output); callers fall back to local triage."""
+
+
+class SlaError(HelpdeskError):
+    """An SLA policy or calendar that cannot produce deadlines."""
+
+
+class CalendarError(SlaError):
+    """A calendar without working time where some is needed (no hours, or none for years)."""
