@@ -9,7 +9,7 @@ run:
 	$(VENV)/helpdesk start
 
 test:
-	@./infra/bootstrap.sh --browser
+	@./infra/bootstrap.sh --browser --sam
 	$(MAKE) --no-print-directory check
 	$(PYTEST) tests
 

@@ -4,7 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want_browser="${1:-}"
+want_browser=""
+want_sam=""
+for arg in "$@"; do
+  case "$arg" in
+    --browser) want_browser=1 ;;
+    --sam) want_sam=1 ;;
+  esac
+done
 
 pick_python() {
   for candidate in python3.12 /root/.pyenv/versions/3.12*/bin/python3.12 python3.13 python3; do
@@ -15,12 +22,23 @@ pick_python() {
   echo "no Python 3.11 or newer found" >&2; exit 1
 }
 
-if [ "$want_browser" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
+if [ -n "$want_browser" ] && ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing Debian's chromium (browser tests)"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
     echo "chromium is missing and this is not root: browser tests will be skipped" >&2
+  fi
+fi
+
+# aws-sam-cli pins its own boto3: it gets a virtual environment of its own.
+if [ -n "$want_sam" ]; then
+  sam_digest=$(sha256sum requirements/sam-lock.txt | cut -c1-16)
+  if [ ! -f .venv-sam/.installed ] || [ "$(cat .venv-sam/.installed)" != "$sam_digest" ]; then
+    echo "installing the SAM CLI into .venv-sam"
+    [ -x .venv-sam/bin/python ] || "$(pick_python)" -m venv .venv-sam
+    .venv-sam/bin/python -m pip install -q -r requirements/sam-lock.txt
+    echo "$sam_digest" > .venv-sam/.installed
   fi
 fi
 
