@@ -77,7 +77,7 @@ def measure(runs: int) -> dict[str, dict[str, float]]:
     chosen = targets()
     samples: dict[str, list[float]] = {label: [] for label in chosen}
     env = _environment()
-    for label, (path, name) in chosen.items():  # warm the bytecode caches once
+    for path, name in chosen.values():  # warm the bytecode caches once
         subprocess.run([sys.executable, "-c", _PROBE, path, name], env=env, capture_output=True)
     for _ in range(runs):
         for label, (path, name) in chosen.items():
