@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import binascii
+import io
 import logging
 import mimetypes
 import re
 from dataclasses import dataclass, field
+from email.generator import BytesGenerator
 from email.message import Message
+from email.policy import compat32
 from typing import Any
 
-from helpdesk.mail.charsets import decode_bytes
+from helpdesk.mail.charsets import codec_for, decode_bytes
 from helpdesk.mail.headers import decode_rfc2231, decode_text
 from helpdesk.mail.model import ParsedAttachment
 
@@ -116,7 +119,7 @@ def _attach_message(part: Message, body: Body, depth: int) -> None:
     subject = ""
     if inner_message is not None:
         try:
-            payload = inner_message.as_bytes()
+            payload = _serialise(inner_message)
         except Exception:  # a broken inner message cannot be re-serialised exactly
             logger.debug("inner message not serialisable", exc_info=True)
             body.defects.append("inner_message_unserialisable")
@@ -137,6 +140,13 @@ def _attach_message(part: Message, body: Body, depth: int) -> None:
             payload=payload,
         )
     )
+
+
+def _serialise(message: Message) -> bytes:
+    """The message as bytes, headers as received (compat32 never re-folds or re-parses)."""
+    buffer = io.BytesIO()
+    BytesGenerator(buffer, mangle_from_=False, policy=compat32).flatten(message)
+    return buffer.getvalue()
 
 
 def _count_parts(message: Message) -> int:
@@ -176,7 +186,7 @@ def _decode_text_part(part: Message, payload: bytes, body: Body) -> str:
     except Exception:  # a Content-Type the policy cannot read has no usable charset
         declared = None
     text, used = decode_bytes(payload, declared, hints=body.charsets)
-    if declared and used != declared and declared.lower() not in ("us-ascii", "ascii"):
+    if declared and used not in (codec_for(declared), "ascii"):
         body.defects.append(f"charset_fallback:{declared}->{used}")
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
 
@@ -209,12 +219,14 @@ def _uudecode(block: str) -> bytes | None:
         if not line.strip() or line.strip() == "`":
             continue
         try:
-            out += binascii.a2b_uu(line.encode("latin-1", "replace"))
-        except binascii.Error:
-            # Some encoders pad lines wrongly; the length byte says how much is meant.
+            out += binascii.a2b_uu(line.encode("latin-1"))
+        except (binascii.Error, UnicodeEncodeError):
+            # Some encoders leave junk in the padding bits; decode whole groups, then trim.
             try:
                 length = (ord(line[0]) - 32) & 63
-                out += binascii.a2b_uu(line[: 1 + (length + 2) // 3 * 4].encode("latin-1"))
+                groups = (length + 2) // 3
+                padded = chr(32 + groups * 3) + line[1 : 1 + groups * 4].ljust(groups * 4, "`")
+                out += binascii.a2b_uu(padded.encode("latin-1"))[:length]
             except (binascii.Error, IndexError, UnicodeEncodeError):
                 return None
     return bytes(out)
