@@ -1,0 +1,1 @@
+"""Service levels: business calendars, policies, the pure SLA clock, refresh and the sweep."""
