@@ -351,11 +351,14 @@ def next_sla_check(ticket: Ticket) -> datetime | None:
     """The earliest pending warning or deadline of a ticket's running SLA clocks, or None.
 
     A ticket that is paused, closed or has no running clock has none, and so drops out of the
-    sparse SLA index.
+    sparse SLA index, unless an SLA notification on it still waits to be sent.
     """
+    waiting = [
+        notice.not_before for notice in ticket.sla.notifications if notice.claimed_at is None
+    ]
     if ticket.status.pauses_sla or ticket.status.category.value == "closed":
-        return None
-    instants: list[datetime] = []
+        return min(waiting) if waiting else None
+    instants: list[datetime] = list(waiting)
     for clock in (ticket.sla.first_response, ticket.sla.next_response, ticket.sla.resolution):
         if clock.due is None or clock.met_at is not None or clock.breached_at is not None:
             continue

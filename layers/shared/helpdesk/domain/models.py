@@ -176,13 +176,53 @@ class Message(_Model):
 
 
 class SlaClock(_Model):
-    """One SLA target's state on a ticket."""
+    """One SLA target's state on a ticket.
+
+    `warned_at` and `breached_at` are when the sweep detected them; `started_at` tells one
+    next-response cycle from the next; `minutes_taken` is as of the last refresh.
+    """
 
     due: datetime | None = None
     warn_at: datetime | None = None
     met_at: datetime | None = None
     warned_at: datetime | None = None
     breached_at: datetime | None = None
+    started_at: datetime | None = None
+    minutes_taken: float = 0.0
+
+
+class SlaNotification(_Model):
+    """A warning or breach notice waiting to go out (or gone), kept on the ticket as an outbox.
+
+    `not_before` defers it to working hours where the policy says so; `claimed_at` is set by
+    the one sweep that sends it.
+    """
+
+    id: str
+    kind: str
+    target: str
+    channel: str
+    destination: str
+    secret: str = "default"
+    not_before: datetime
+    claimed_at: datetime | None = None
+    delivered_at: datetime | None = None
+    failure: str | None = None
+
+
+class SlaMetrics(_Model):
+    """Per-ticket figures for reports, as of the last refresh (minutes; None until known)."""
+
+    first_response_business_minutes: float | None = None
+    first_response_calendar_minutes: float | None = None
+    replies: int = 0
+    resolution_business_minutes: float | None = None
+    resolution_calendar_minutes: float | None = None
+    paused_business_minutes: float = 0.0
+    paused_calendar_minutes: float = 0.0
+    first_response_breached: bool = False
+    next_response_breaches: int = 0
+    resolution_breached: bool = False
 
 
 class SlaState(_Model):
@@ -191,6 +231,8 @@ class SlaState(_Model):
     next_response: SlaClock = Field(default_factory=SlaClock)
     resolution: SlaClock = Field(default_factory=SlaClock)
     paused_minutes: float = 0.0
+    metrics: SlaMetrics = Field(default_factory=SlaMetrics)
+    notifications: list[SlaNotification] = Field(default_factory=list)
 
 
 class Triage(_Model):
