@@ -92,7 +92,13 @@ def _from_notification(notification: dict[str, Any], *, bucket: str, prefix: str
     )
     content = notification.get("content")
     if isinstance(content, str):
-        return replace(base, content=_content_bytes(content, action.get("encoding")))
+        # The mail itself; bucket and key say where ingest keeps its copy of the raw MIME.
+        return replace(
+            base,
+            content=_content_bytes(content, action.get("encoding")),
+            bucket=bucket,
+            key=f"{prefix}{ses_message_id}",
+        )
     if action.get("type") == "S3" and action.get("bucketName") and action.get("objectKey"):
         return replace(base, bucket=str(action["bucketName"]), key=str(action["objectKey"]))
     return replace(base, bucket=bucket, key=f"{prefix}{ses_message_id}")
