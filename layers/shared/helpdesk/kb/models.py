@@ -9,7 +9,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-MAX_TITLE = 300
+MAX_TITLE = 500
 MAX_BODY = 200_000
 
 

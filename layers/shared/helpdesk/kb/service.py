@@ -253,28 +253,34 @@ class KnowledgeBase:
             return None
 
     def _search_doc(self, article: Article) -> SearchDoc:
-        text = plain_text(article.body, article.body_format)
-        doc = SearchDoc(
-            id=article.id,
-            title=article.title,
-            text=text,
-            tags=article.tags,
-            visibility=article.visibility,
-            locale=article.locale,
-            version=article.version,
-            passages=passages(text),
-        )
-        embedder = self._embedder()
-        if embedder is None:
-            return doc
-        try:
-            vectors = embed_passages(embedder, doc.title, doc.passages or [doc.text])
-        except Exception:  # stored without vectors; search embeds them later
-            logger.warning("article stored without vectors", extra={"article_id": article.id})
-            return doc
-        return doc.model_copy(
-            update={"vectors": encode_vectors(vectors), "model_id": embedder.model_id}
-        )
+        return search_doc(article, self._embedder())
+
+
+def search_doc(article: Article, embedder: Embedder | None) -> SearchDoc:
+    """What search stores for an article: plain text, passages and, with an embedder, the
+    vectors of its title and passages. An embedder that fails leaves the vectors out (search
+    embeds such articles when it builds its index); it never blocks the write."""
+    text = plain_text(article.body, article.body_format)
+    doc = SearchDoc(
+        id=article.id,
+        title=article.title,
+        text=text,
+        tags=article.tags,
+        visibility=article.visibility,
+        locale=article.locale,
+        version=article.version,
+        passages=passages(text),
+    )
+    if embedder is None:
+        return doc
+    try:
+        vectors = embed_passages(embedder, doc.title, doc.passages or [doc.text])
+    except Exception:  # stored without vectors; search embeds them later
+        logger.warning("article stored without vectors", extra={"article_id": article.id})
+        return doc
+    return doc.model_copy(
+        update={"vectors": encode_vectors(vectors), "model_id": embedder.model_id}
+    )
 
 
 def new_article_id(title: str) -> str:
