@@ -20,7 +20,9 @@ _NEWLINE = re.compile(r"[\r\n]+")
 _ENCODED_WORD = re.compile(
     r"=\?(?P<charset>[^?\s]{1,60})\?(?P<encoding>[bBqQ])\?(?P<text>[^?]*?)(?:\?=|$)"
 )
-_ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s]+@[^<>\s]+?)\s*>")
+_ANGLE_ADDRESS = re.compile(r"<\s*([^<>@]+@[^<>]+?)\s*>")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
 _BARE_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
 _MSG_ID = re.compile(r"<([^<>]+)>")
 _GENERATED_DOMAIN = "generated.invalid"
@@ -111,19 +113,24 @@ def parse_mailbox(value: str, hints: Sequence[str] = ()) -> tuple[str | None, st
     Returns (None, name) when there is no address at all.
     """
     value = unfold(value)
-    angle = _ANGLE_ADDRESS.search(value)
+    bare_value = _blank(_COMMENT, _strip_quoted(value)) if "(" in value else _strip_quoted(value)
+    angle = _ANGLE_ADDRESS.search(bare_value)
     if angle is not None:
         address = angle[1]
         name = value[: angle.start()]
+        if "(" in name and not name.lstrip().startswith('"'):
+            name = _COMMENT.sub(" ", name)
         if not name.strip():
-            name = _comment(value[angle.end() :])
+            name = _comment(value)
     else:
-        bare = _BARE_ADDRESS.search(_strip_quoted(value))
+        bare = _BARE_ADDRESS.search(bare_value)
         if bare is None:
             return None, _clean_name(decode_text(value, hints))
         address = bare[0]
         name = _comment(value)
     address = _clean_address(address)
+    if not address:
+        return None, _clean_name(decode_text(name, hints))
     return address, _clean_name(decode_text(name, hints))
 
 
@@ -146,7 +153,12 @@ def parse_address_list(value: str) -> list[str]:
 
 
 def _strip_quoted(value: str) -> str:
-    return re.sub(r'"(?:[^"\\]|\\.)*"', " ", value)
+    """The value with quoted strings blanked out, keeping every other character in place."""
+    return _blank(_QUOTED, value)
+
+
+def _blank(pattern: re.Pattern[str], value: str) -> str:
+    return pattern.sub(lambda m: " " * len(m[0]), value)
 
 
 def _comment(value: str) -> str:
@@ -156,6 +168,8 @@ def _comment(value: str) -> str:
 
 def _clean_name(name: str) -> str:
     name = name.strip().strip("\"'").strip()
+    if name == "<>":
+        return ""
     return re.sub(r"\\(.)", r"\1", name)
 
 

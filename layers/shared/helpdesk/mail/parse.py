@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 _POLICY = policy.default.clone(raise_on_defect=False)
 _CHARSET_PARAM = re.compile(rb"charset\s*=\s*\"?([A-Za-z0-9_.:+-]{2,40})", re.IGNORECASE)
+_RAW_SENDER = re.compile(r"(?im)^[ \t]*(?:from|sender)[ \t]*:[ \t]*(.*(?:\n[ \t].*)*)")
 _ADDRESS_SOURCES = ("from", "sender", "reply-to", "return-path")
 
 
@@ -94,6 +95,12 @@ def _read_headers(
                 if source != "from":
                     mail.defects.append(f"requester_from_{source}")
                 break
+    if mail.requester is None:
+        # A broken header line can end the header block early; look further for a sender.
+        mail.requester, name = _sender_from_raw_head(raw, hints)
+        mail.requester_name = mail.requester_name or name
+        if mail.requester is not None:
+            mail.defects.append("requester_from_raw_header_block")
     if "reply-to" in headers:
         mail.reply_to = parse_mailbox(headers["reply-to"], hints)[0]
     mail.to = parse_address_list(headers.get("to", ""))
@@ -112,6 +119,16 @@ def _read_headers(
     if not believed:
         mail.defects.append("date_missing_or_invalid")
     return mail
+
+
+def _sender_from_raw_head(raw: bytes, hints: list[str]) -> tuple[str | None, str]:
+    head = raw[:65536].replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+    text = head.decode("utf-8", "surrogateescape")
+    for match in _RAW_SENDER.finditer(text):
+        address, name = parse_mailbox(match[1], hints)
+        if address is not None:
+            return address, name
+    return None, ""
 
 
 def _first_headers(message: Message) -> dict[str, str]:
