@@ -126,11 +126,19 @@ class Agent(_Model):
     max_open: int | None = None
 
 
+class AssignmentMode(StrEnum):
+    MANUAL = "manual"
+    ROUND_ROBIN = "round_robin"
+    LOAD_BASED = "load_based"
+
+
 class Team(_Model):
     id: str
     name: str
-    assignment: str = "manual"
+    assignment: AssignmentMode = AssignmentMode.MANUAL
     calendar_id: str | None = None
+    match_skills: bool = False
+    away_reassign_minutes: int | None = None
 
 
 class Attachment(_Model):
@@ -264,6 +272,8 @@ class Ticket(_Model):
     created_at: datetime
     updated_at: datetime
     solved_at: datetime | None = None
+    status_changed_at: datetime | None = None
+    updated_by: str | None = None
     suspended: bool = False
     suspended_reason: str | None = None
     sla: SlaState = Field(default_factory=SlaState)

@@ -21,7 +21,7 @@ def _changed(
     ticket: Ticket, now: datetime, actor: str, action: str, **fields: Any
 ) -> tuple[Ticket, AuditEvent]:
     before = {name: _plain(getattr(ticket, name)) for name in fields}
-    updated = ticket.model_copy(update={**fields, "updated_at": now})
+    updated = ticket.model_copy(update={**fields, "updated_at": now, "updated_by": actor})
     after = {name: _plain(getattr(updated, name)) for name in fields}
     event = AuditEvent(
         ticket_number=ticket.number,
@@ -58,7 +58,15 @@ def change_status(
     solved_at = (
         now if target == Status.SOLVED else (None if target == Status.OPEN else ticket.solved_at)
     )
-    return _changed(ticket, now, actor, "status_changed", status=target, solved_at=solved_at)
+    return _changed(
+        ticket,
+        now,
+        actor,
+        "status_changed",
+        status=target,
+        solved_at=solved_at,
+        status_changed_at=now,
+    )
 
 
 def reopen(ticket: Ticket, *, now: datetime, actor: str) -> tuple[Ticket, AuditEvent]:

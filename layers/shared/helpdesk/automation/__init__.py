@@ -1,0 +1,1 @@
+"""Automation: assignment, rules that fire on events, and time-based rules."""
