@@ -184,7 +184,9 @@ function drawGroups(ticket, related) {
   if (ticket.incident_of) {
     parts.push(h("p", { class: "group incident" }, "Part of incident ", ticketLink(ticket.incident_of)));
   }
-  const children = ticket.incident_children || [];
+  const children = [
+    ...new Set([...(ticket.incident_children || []), ...(related.incident_children || [])]),
+  ];
   if (children.length) {
     parts.push(
       h("p", { class: "group incident" }, `Incident with ${children.length} linked tickets: `,
@@ -207,9 +209,9 @@ function drawGroups(ticket, related) {
     );
   }
   if (rows.length) parts.push(h("p", { class: "group-head", text: "Similar tickets" }), h("ul", { class: "similar" }, rows));
-  const incident = related.incident;
-  if (incident && incident.number && incident.number !== ticket.incident_of) {
-    parts.push(h("p", { class: "group incident" }, "Incident: ", ticketLink(incident.number, `#${incident.number} ${incident.subject || ""}`)));
+  const incident = Number(related.incident);
+  if (incident && incident !== ticket.incident_of && incident !== ticket.number) {
+    parts.push(h("p", { class: "group incident" }, "Incident: ", ticketLink(incident)));
   }
   byId("groups").hidden = parts.length === 0;
   replace(byId("groups-body"), parts);

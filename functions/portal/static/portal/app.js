@@ -345,7 +345,7 @@ function drawTicket(ticket, messages) {
 }
 
 function messageItem(message) {
-  const mine = message.direction === "inbound";
+  const mine = message.from_customer ?? message.direction === "inbound";
   const who = mine ? "You" : message.author_name || message.author || "Support";
   return h(
     "li",

@@ -1,0 +1,172 @@
+"""What the browser tests share: the desk over HTTP, a loopback sink, a page watcher."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[3]
+
+CHROMIUM = Path(os.environ.get("HELPDESK_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+LOGIN_LINK = re.compile(r"https?://\S+?[?&]login=[A-Za-z0-9._~%-]+")
+
+# What the stack's portal function runs with, on top of what template.yaml gives it.
+PORTAL_ENVIRONMENT = {
+    "HELPDESK_DEV_LOGIN": "true",
+    "HELPDESK_SECURE_COOKIES": "false",
+}
+
+
+@dataclass
+class Desk:
+    """The running local stack, reached the way a browser reaches it: over HTTP."""
+
+    stack: Any
+    gateway: str
+    base: str  # the API's root, with the stage: pages and routes are relative to it
+    tokens: dict[str, str] = field(default_factory=dict)
+    links_taken: set[str] = field(default_factory=set)
+
+    @property
+    def portal_url(self) -> str:
+        return self.base
+
+    @property
+    def agent_url(self) -> str:
+        return f"{self.base}agent"
+
+    def call(
+        self, method: str, path: str, body: Any = None, token: str | None = None
+    ) -> tuple[int, Any]:
+        """One JSON request to the API; returns the status and the parsed body."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.base}{path}", data=data, method=method)
+        request.add_header("Accept", "application/json")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                raw = response.read()
+                status = response.status
+        except urllib.error.HTTPError as error:
+            raw, status = error.read(), error.code
+        return status, (json.loads(raw) if raw else None)
+
+    def ok(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
+        """Like `call`, but a status of 400 or more fails the test with the API's answer."""
+        status, answer = self.call(method, path, body, token)
+        assert status < 400, f"{method} {path} answered {status}: {answer}"
+        return answer
+
+    def agent_token(self, agent_id: str) -> str:
+        """A token for `agent_id` from the dev login (cached per agent)."""
+        if agent_id not in self.tokens:
+            answer = self.ok("POST", "api/auth/dev-login", {"agent_id": agent_id})
+            self.tokens[agent_id] = answer["token"]
+        return self.tokens[agent_id]
+
+    def customer_token(self, email: str) -> str:
+        """A customer session for `email`, signed in the way the portal does it: ask for a
+        link, read it from the outbox, redeem its token."""
+        self.ok("POST", "api/auth/link", {"email": email})
+        token = self.login_link(email).rsplit("login=", 1)[1]
+        return str(self.ok("POST", "api/auth/session", {"token": token})["token"])
+
+    def login_link(self, email: str, timeout: float = 30.0) -> str:
+        """The newest sign-in link mailed to `email` that no earlier call returned, read from
+        the local outbox."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for mail in reversed(self.stack.outbox()):
+                if not any(email in address.lower() for address in mail.destinations):
+                    continue
+                found = LOGIN_LINK.search(mail.text)
+                if found and found.group(0) not in self.links_taken:
+                    self.links_taken.add(found.group(0))
+                    return found.group(0)
+            time.sleep(0.25)
+        raise AssertionError(f"no sign-in link for {email} reached the outbox")
+
+
+class Sink:
+    """Records the method and path of each request; answers 204 to all of them."""
+
+    def __init__(self) -> None:
+        self.hits: list[str] = []
+        hits = self.hits
+
+        class _Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _record(self) -> None:
+                hits.append(f"{self.command} {self.path}")
+                self.send_response(204)
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.end_headers()
+
+            do_GET = do_POST = do_PUT = do_OPTIONS = do_HEAD = _record
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> Sink:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+class Watch:
+    """Everything a page did that a test may want to forbid: errors, dialogs, console."""
+
+    def __init__(self, page: Any) -> None:
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.console: list[str] = []
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", lambda message: self.console.append(f"{message.type}: {message.text}"))
+        page.on("dialog", self._dialog)
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Saves a full-page screenshot under artifacts/screenshots/; returns its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
