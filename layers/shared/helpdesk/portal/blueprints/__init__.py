@@ -1,0 +1,1 @@
+"""Chalice blueprints of the portal; each module exposes `blueprint`."""

@@ -1,0 +1,1 @@
+"""The portal's use cases; each takes the portal context, the caller and `now`."""

@@ -1,0 +1,94 @@
+"""Admin settings: teams, agents and roles, categories, routing, SLA policies and calendars,
+canned responses, macros, webhooks, organisations and branding, each validated by its model.
+
+SLA policies and calendars use the SLA package's models (issue 4), imported only when an admin
+route needs them, so that the portal's cold start does not pay for the holiday tables.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from pydantic import BaseModel
+
+from helpdesk.domain.models import Agent, Organisation, Team
+from helpdesk.exceptions import NotFoundError, ValidationError
+from helpdesk.portal.context import Portal
+from helpdesk.portal.schemas import (
+    Branding,
+    CannedResponse,
+    Category,
+    Items,
+    Macro,
+    RoutingRule,
+    Webhook,
+)
+
+logger = logging.getLogger(__name__)
+
+# route kind -> the model, or "module:Class" for models imported on first use
+KINDS: dict[str, type[BaseModel] | str] = {
+    "teams": Team,
+    "agents": Agent,
+    "categories": Category,
+    "routing": RoutingRule,
+    "sla-policies": "helpdesk.sla.policy:SlaPolicy",
+    "calendars": "helpdesk.sla.calendar:Calendar",
+    "canned-responses": CannedResponse,
+    "macros": Macro,
+    "webhooks": Webhook,
+    "organisations": Organisation,
+    "branding": Branding,
+}
+
+
+def model_of(kind: str) -> type[BaseModel]:
+    """The model that validates items of `kind`; raises NotFoundError for an unknown kind."""
+    found = KINDS.get(kind)
+    if found is None:
+        raise NotFoundError(f"there are no {kind} settings")
+    if isinstance(found, str):
+        module_name, _, name = found.partition(":")
+        model: type[BaseModel] = getattr(importlib.import_module(module_name), name)
+        return model
+    return found
+
+
+def list_items(portal: Portal, kind: str) -> Items:
+    model = model_of(kind)
+    return Items(items=[item.model_dump(mode="json") for item in portal.config.list(kind, model)])
+
+
+def get_item(portal: Portal, kind: str, item_id: str) -> dict[str, Any]:
+    """One item; raises NotFoundError."""
+    return portal.config.get(kind, item_id, model_of(kind)).model_dump(mode="json")
+
+
+def put_item(portal: Portal, kind: str, item_id: str, body: Any) -> dict[str, Any]:
+    """Create or replace an item; raises ValidationError naming the bad field (the id in the
+    body must match the path)."""
+    model = model_of(kind)
+    if not isinstance(body, dict):
+        raise ValidationError("the body must be a JSON object", field="body")
+    if "id" in body and body["id"] != item_id:
+        raise ValidationError("the id in the body differs from the path", field="id")
+    if "id" in model.model_fields:
+        body = {**body, "id": item_id}
+    item = model.model_validate(body)
+    portal.config.put(kind, item_id, item)
+    if isinstance(item, Agent):
+        from helpdesk.portal.services.login import sync_groups
+
+        if portal.settings.user_pool_id:
+            sync_groups(portal, item)
+    logger.info("setting changed", extra={"kind": kind, "item_id": item_id})
+    return item.model_dump(mode="json")
+
+
+def delete_item(portal: Portal, kind: str, item_id: str) -> None:
+    model_of(kind)
+    portal.config.get(kind, item_id, model_of(kind))
+    portal.config.delete(kind, item_id)
+    logger.info("setting deleted", extra={"kind": kind, "item_id": item_id})
