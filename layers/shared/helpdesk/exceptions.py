@@ -85,3 +85,7 @@ class SlaError(HelpdeskError):
 
 class CalendarError(SlaError):
     """A calendar without working time where some is needed (no hours, or none for years)."""
+
+
+class AnswerError(HelpdeskError):
+    """The first responder could not write a grounded answer (LLM error, ungrounded text)."""
