@@ -77,6 +77,8 @@ class ClockResult:
     minutes_taken: float = 0.0
     target_minutes: int | None = None
     business_hours: bool = True
+    business_minutes: float = 0.0
+    calendar_minutes: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,7 @@ def compute(
         policy, business = context(met)
         target = policy.targets_for(attributes.priority)[name] if policy else None
         uses_business = target.business_hours if target else (policy or _DEFAULT).business_hours
-        return _clock(
+        result = _clock(
             started,
             met,
             target,
@@ -172,6 +174,11 @@ def compute(
             segments,
             warn_fraction=policy.warn_at if policy else _DEFAULT.warn_at,
             now=now,
+        )
+        return replace(
+            result,
+            business_minutes=_taken(started, met, business, segments, now),
+            calendar_minutes=_taken(started, met, ELAPSED, segments, now),
         )
 
     policy, business = context(None)
@@ -302,10 +309,8 @@ def _next_response_cycles(history: _History) -> list[tuple[datetime, datetime | 
 def _resolved_at(statuses: list[tuple[datetime, Status]]) -> datetime | None:
     resolved = None
     for at, status in statuses:
-        if status in (Status.SOLVED, Status.CLOSED):
-            resolved = resolved or at
-        else:
-            resolved = None
+        stopped = status in (Status.SOLVED, Status.CLOSED)
+        resolved = (resolved or at) if stopped else None
     return resolved
 
 
@@ -322,12 +327,7 @@ def _clock(
     business_hours = bool(target.business_hours) if target else True
     if started is None:
         return ClockResult(business_hours=business_hours)
-    stop = min(met, now) if met is not None else now
-    taken = sum(
-        measure.between(max(start, started), min(end or stop, stop))
-        for start, end in segments
-        if (end is None or end > started) and start < stop
-    )
+    taken = _taken(started, met, measure, segments, now)
     if target is None:
         return ClockResult(
             started_at=started, met_at=met, minutes_taken=taken, business_hours=business_hours
@@ -349,6 +349,23 @@ def _clock(
         minutes_taken=taken,
         target_minutes=target.minutes,
         business_hours=business_hours,
+    )
+
+
+def _taken(
+    started: datetime | None,
+    met: datetime | None,
+    measure: TimeMeasure,
+    segments: list[Segment],
+    now: datetime,
+) -> float:
+    if started is None:
+        return 0.0
+    stop = min(met, now) if met is not None else now
+    return sum(
+        measure.between(max(start, started), min(end or stop, stop))
+        for start, end in segments
+        if (end is None or end > started) and start < stop
     )
 
 
