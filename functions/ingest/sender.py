@@ -24,7 +24,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def send_one(record: SQSRecord) -> None:
-    attempt = int(record.attributes.approximate_receive_count or 1)
+    attempt = int(record.raw_event.get("attributes", {}).get("ApproximateReceiveCount") or 1)
     default_sender().send(SendJob.from_json(record.body), now=datetime.now(UTC), attempt=attempt)
 
 

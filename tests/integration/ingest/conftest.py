@@ -31,7 +31,7 @@ def build_mail(
     attachments: list[tuple[str, str, bytes]] | None = None,
 ) -> bytes:
     """A small, well-formed mail; every threading header can be set or left out."""
-    mail = EmailMessage(policy=SMTP)
+    mail = EmailMessage(policy=SMTP.clone(max_line_length=998))
     mail["From"] = sender
     mail["To"] = to
     mail["Subject"] = subject

@@ -167,3 +167,12 @@ def test_a_permanent_refusal_marks_the_message_failed_without_retry() -> None:
 
     assert state == DeliveryState.FAILED
     assert tickets.updates[0].delivery_detail == "SES refused the mail: MessageRejected"
+
+
+def test_a_long_ses_message_id_is_kept_whole_not_encoded() -> None:
+    long_id = "<gwyfpwuyvuhkqrxt-fdbbisng-xjah-hxhr-tyro-jlpxcqtjxmrn-cqvsks@email.amazonses.com>"
+
+    raw = render(TICKET, _message(in_reply_to=long_id, references=[long_id]), SETTINGS, now=NOW)
+
+    assert f"In-Reply-To: {long_id}\r\n".encode() in raw
+    assert b"=?utf-8?" not in raw

@@ -258,10 +258,14 @@ def _queue(
 def find_message(messages: list[Message], message_id: str) -> Message | None:
     """The message whose own or SES-given Message-ID is `message_id`, or None."""
     wanted = normalise_message_id(message_id)
+    local, _, host = wanted.partition("@")
     for message in messages:
         own = normalise_message_id(message.message_id or "")
         provider = normalise_message_id(message.provider_message_id or "")
-        if wanted and wanted in {own, provider}:
+        if wanted and wanted == own:
+            return message
+        # SES names a sent mail <ses-id@region.amazonses.com>; the API returned only ses-id.
+        if provider and local == provider and host.endswith("amazonses.com"):
             return message
     return None
 

@@ -44,6 +44,10 @@ TRANSIENT_CODES = frozenset(
         "RequestTimeout",
     }
 )
+# NOTE: the stdlib folds a header longer than max_line_length that has no space in it (a long
+# Message-ID) into RFC 2047 encoded words, which no mail client reads as an id; RFC 5322's hard
+# limit of 998 keeps ids whole.
+_POLICY = SMTP.clone(max_line_length=998)
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|fwd?|wg)\s*:\s*)+", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 
@@ -60,7 +64,7 @@ def outbound_subject(ticket: Ticket, settings: MailSettings) -> str:
 
 def render(ticket: Ticket, message: Message, settings: MailSettings, *, now: datetime) -> bytes:
     """The outbound message as raw MIME (CRLF line ends), ready for SES's Raw content."""
-    mail = EmailMessage(policy=SMTP)
+    mail = EmailMessage(policy=_POLICY)
     mail["From"] = formataddr((settings.support_name, settings.support_address))
     mail["To"] = ticket.reply_to or ticket.requester
     mail["Reply-To"] = reply_address(settings.support_address, ticket.number, settings.token_secret)
