@@ -36,6 +36,10 @@ _ALIASES = {
 }
 
 
+# Encodings in which UTF-8 validity says nothing (every byte pair is plausible).
+_WIDE = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"})
+
+
 def codec_for(charset: str | None) -> str | None:
     """The Python codec name for a declared charset, or None when it is unknown or empty."""
     if not charset:
@@ -94,12 +98,15 @@ def decode_bytes(
 ) -> tuple[str, str]:
     """Decode `data` as well as can be done; return (text, the codec that was used).
 
-    Tries the declared charset, then UTF-8, strictly; then any `hints` (charsets declared
+    Tries UTF-8, then the declared charset, strictly; then any `hints` (charsets declared
     elsewhere in the same mail) and `fallbacks`, keeping the most plausible. Never raises: the
     last resort is UTF-8 with replacement characters.
     """
     declared_codec = codec_for(declared)
-    for codec in (declared_codec, "utf-8"):
+    # Valid UTF-8 with 8-bit bytes in it is almost never an accident, whatever was declared:
+    # clients that write raw UTF-8 under "us-ascii" or "iso-8859-1" are common.
+    first = ("utf-8", declared_codec) if declared_codec not in _WIDE else (declared_codec,)
+    for codec in first:
         if codec is None:
             continue
         try:

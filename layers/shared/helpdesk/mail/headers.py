@@ -15,10 +15,10 @@ from helpdesk.mail.charsets import DEFAULT_FALLBACKS, codec_for, decode_bytes
 
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _NEWLINE = re.compile(r"[\r\n]+")
-# An RFC 2047 encoded word, read leniently: spaces inside the text and a missing "?=" at the
-# very end are tolerated; the charset may carry an RFC 2231 language ("utf-8*en").
+# An RFC 2047 encoded word, read leniently: spaces inside the text are tolerated, and the
+# charset may carry an RFC 2231 language ("utf-8*en"). A word without its "?=" stays literal.
 _ENCODED_WORD = re.compile(
-    r"=\?(?P<charset>[^?\s]{1,60})\?(?P<encoding>[bBqQ])\?(?P<text>[^?]*?)(?:\?=|$)"
+    r"=\?(?P<charset>[^?\s]{1,60})\?(?P<encoding>[bBqQ])\?(?P<text>[^?]*?)\?="
 )
 _ANGLE_ADDRESS = re.compile(r"<\s*([^<>@]+@[^<>]+?)\s*>")
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')

@@ -23,7 +23,10 @@ _WROTE_VERBS = (
     r"kirjoitti|napsal|napsala|írta|yazd\u0131|έγραψε|件のメール|写道|寫道|작성"
 )
 _QUOTE_HEADER_EN = re.compile(r"^On\s.*wrote:$")
-_QUOTE_HEADER_ANY = re.compile(rf"^.{{0,300}}\b(?:{_WROTE_VERBS})\s?[:\uff1a]$", re.IGNORECASE)
+_WROTE = re.compile(rf"\b(?:{_WROTE_VERBS})", re.IGNORECASE)
+# Gmail in some languages writes no verb at all: "<date>, <time>, Name <address>:".
+_TIME = re.compile(r"\d{1,2}:\d{2}")
+_ADDRESS_THEN_COLON = re.compile(r"<[^<>@\s]+@[^<>\s]+>\s?[:\uff1a]$")
 _ORIGINAL_MESSAGE = re.compile(
     r"^\s*-{2,}\s*(?:Original Message|Ursprüngliche Nachricht|Message d'origine|"
     r"Mensaje original|Messaggio originale|Oorspronkelijk bericht|Mensagem original|"
@@ -136,7 +139,10 @@ def _is_quote_header(line: str) -> bool:
         return False
     if not any(ch.isdigit() for ch in stripped) and "@" not in stripped:
         return False
-    return _QUOTE_HEADER_ANY.match(stripped) is not None
+    # Plain searches over a bounded tail: no nested quantifiers, nothing to backtrack into.
+    if _WROTE.search(stripped[-250:]):
+        return True
+    return bool(_TIME.search(stripped) and _ADDRESS_THEN_COLON.search(stripped))
 
 
 def _line_kinds(lines: list[str]) -> list[str]:
