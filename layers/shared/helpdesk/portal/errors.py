@@ -17,6 +17,7 @@ from helpdesk.exceptions import (
     NotFoundError,
     PayloadTooLargeError,
     RateLimitedError,
+    SlaError,
     UnauthorizedError,
     ValidationError,
 )
@@ -42,6 +43,7 @@ class HttpError:
 _STATUSES: list[tuple[type[HelpdeskError], int, str]] = [
     (IllegalTransitionError, 400, "illegal_transition"),
     (ValidationError, 400, "validation"),
+    (SlaError, 400, "validation"),
     (UnauthorizedError, 401, "unauthorized"),
     (ForbiddenError, 403, "forbidden"),
     (NotFoundError, 404, "not_found"),

@@ -206,9 +206,13 @@ class AgentTokenVerifier:
         if int(data["exp"]) <= now.timestamp():
             raise UnauthorizedError("the token has expired")
         groups = data.get("cognito:groups") or []
+        # NOTE: a pool whose users sign in by email puts the address in `email`; a pool made
+        # without UsernameAttributes (moto's, from the template) leaves it to the user name.
+        username = str(data.get("cognito:username", ""))
+        email = data.get("email") or (username if "@" in username else "")
         return AgentClaims(
             subject=str(data["sub"]),
-            email=str(data.get("email", "")).lower(),
+            email=str(email).lower(),
             groups=frozenset(str(group) for group in groups),
             expires_at=_instant(data["exp"]),
         )

@@ -34,7 +34,7 @@ def get_setting(call: Call, kind: str, item_id: str) -> dict[str, Any]:
     body=AnyObject,
 )
 def put_setting(call: Call, kind: str, item_id: str) -> dict[str, Any]:
-    return admin.put_item(call.portal, kind, item_id, call.body.root)
+    return admin.put_item(call.portal, kind, item_id, call.body.root, now=call.now)
 
 
 @router.route(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -27,6 +28,9 @@ from helpdesk.portal.schemas import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Route kinds whose items live under another configuration kind (the SLA package's own).
+STORED_AS = {"sla-policies": "sla_policy", "calendars": "calendar"}
 
 # route kind -> the model, or "module:Class" for models imported on first use
 KINDS: dict[str, type[BaseModel] | str] = {
@@ -56,17 +60,24 @@ def model_of(kind: str) -> type[BaseModel]:
     return found
 
 
+def stored_kind(kind: str) -> str:
+    return STORED_AS.get(kind, kind)
+
+
 def list_items(portal: Portal, kind: str) -> Items:
     model = model_of(kind)
-    return Items(items=[item.model_dump(mode="json") for item in portal.config.list(kind, model)])
+    items = portal.config.list(stored_kind(kind), model)
+    return Items(items=[item.model_dump(mode="json") for item in items])
 
 
 def get_item(portal: Portal, kind: str, item_id: str) -> dict[str, Any]:
     """One item; raises NotFoundError."""
-    return portal.config.get(kind, item_id, model_of(kind)).model_dump(mode="json")
+    return portal.config.get(stored_kind(kind), item_id, model_of(kind)).model_dump(mode="json")
 
 
-def put_item(portal: Portal, kind: str, item_id: str, body: Any) -> dict[str, Any]:
+def put_item(
+    portal: Portal, kind: str, item_id: str, body: Any, *, now: datetime
+) -> dict[str, Any]:
     """Create or replace an item; raises ValidationError naming the bad field (the id in the
     body must match the path)."""
     model = model_of(kind)
@@ -77,7 +88,10 @@ def put_item(portal: Portal, kind: str, item_id: str, body: Any) -> dict[str, An
     if "id" in model.model_fields:
         body = {**body, "id": item_id}
     item = model.model_validate(body)
-    portal.config.put(kind, item_id, item)
+    if kind in STORED_AS:
+        _save_sla_setting(portal, kind, item, now=now)
+    else:
+        portal.config.put(kind, item_id, item)
     if isinstance(item, Agent):
         from helpdesk.portal.services.login import sync_groups
 
@@ -88,7 +102,19 @@ def put_item(portal: Portal, kind: str, item_id: str, body: Any) -> dict[str, An
 
 
 def delete_item(portal: Portal, kind: str, item_id: str) -> None:
-    model_of(kind)
-    portal.config.get(kind, item_id, model_of(kind))
-    portal.config.delete(kind, item_id)
+    """Delete an item; raises NotFoundError when there is none."""
+    portal.config.get(stored_kind(kind), item_id, model_of(kind))
+    portal.config.delete(stored_kind(kind), item_id)
     logger.info("setting deleted", extra={"kind": kind, "item_id": item_id})
+
+
+def _save_sla_setting(portal: Portal, kind: str, item: BaseModel, *, now: datetime) -> None:
+    """Store a policy or calendar through the SLA service, which recomputes open tickets."""
+    from helpdesk.sla.service import SlaStore
+
+    store = SlaStore(portal.config)
+    if kind == "sla-policies":
+        changed = store.save_policy(item, portal.tickets, now=now)  # type: ignore[arg-type]
+    else:
+        changed = store.save_calendar(item, portal.tickets, now=now)  # type: ignore[arg-type]
+    logger.info("sla setting saved", extra={"kind": kind, "tickets_changed": changed})

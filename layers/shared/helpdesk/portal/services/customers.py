@@ -170,10 +170,10 @@ class CustomerDesk:
             action="created",
             changes={"channel": Channel.PORTAL.value},
         )
+        ticket = sla.refreshed(self._portal, ticket, [message], [event], now=self._now, existing=False)
         stored = self._portal.tickets.create(ticket, message, event)
         if self._customer.organisation is not None:
             self._portal.store.add_member(self._customer.organisation.id, self._customer.email)
-        sla.refresh(self._portal, number, now=self._now)
         logger.info("portal ticket opened", extra={"ticket_number": number})
         return PortalAction(
             ticket=portal_ticket(stored),
@@ -303,11 +303,11 @@ class CustomerDesk:
         for _ in range(_SAVE_ATTEMPTS):
             before = self._readable(number)
             after, events = change(before)
+            after = sla.refreshed(self._portal, after, messages, events, now=self._now)
             try:
                 stored = self._portal.tickets.save(before, after, events, messages)
             except ConflictError:
                 continue
-            sla.refresh(self._portal, number, now=self._now)
             return stored
         raise ConflictError("the ticket kept changing; try again")
 

@@ -379,13 +379,15 @@ class Desk:
     def _commit(self, draft: Draft, message: Message | None = None) -> ActionResult:
         if not draft.events and not draft.messages:
             return ActionResult(ticket=ticket_view(draft.before, self._now))
+        if draft.touched_sla:
+            draft.after = sla.refreshed(
+                self._portal, draft.after, draft.messages, draft.events, now=self._now
+            )
         stored = self._portal.tickets.save(draft.before, draft.after, draft.events, draft.messages)
         for mail in draft.mail:
             sent = self._queue_mail(mail)
             if message is not None and message.id == mail.id:
                 message = sent
-        if draft.touched_sla:
-            sla.refresh(self._portal, stored.number, now=self._now)
         logger.info(
             "ticket changed",
             extra={"ticket_number": stored.number, "actions": [e.action for e in draft.events]},

@@ -1,29 +1,53 @@
-"""The hook into the SLA service after a reply, a status or a priority change."""
+"""The hook into the SLA service (helpdesk.sla.service): a ticket's clocks are recomputed from
+its history before a reply, a customer message, a status or a priority change is saved, in
+the same write.
+
+The SLA package is imported on the first change that needs it, not at cold start (its
+holiday tables are heavy).
+"""
 
 from __future__ import annotations
 
-import importlib
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+
+from helpdesk.domain.models import AuditEvent, Message, Ticket
 
 logger = logging.getLogger(__name__)
 
 
-def refresh(portal: Any, ticket_number: int, *, now: datetime) -> None:
-    """Ask the SLA service to recompute the ticket's clocks; never fails the request.
+def refreshed(
+    portal: Any,
+    ticket: Ticket,
+    new_messages: Sequence[Message],
+    new_events: Sequence[AuditEvent],
+    *,
+    now: datetime,
+    existing: bool = True,
+) -> Ticket:
+    """`ticket` with its SLA state recomputed from the stored thread plus the new messages
+    and events (for a new ticket, `existing=False`: from those alone).
 
-    NOTE: the SLA service (issue 4) is built alongside the portal; until its module offers
-    `refresh`, the ticket's clocks are left as they are and the sweep catches up.
+    A failure is logged and the ticket returned unchanged: a clock that could not be
+    recomputed must not refuse the agent's or the customer's change; the sweep catches up.
     """
     try:
-        service = importlib.import_module("helpdesk.sla.service")
+        from helpdesk.sla.service import SlaStore, refresh_ticket
     except ImportError:
-        return
-    function = getattr(service, "refresh", None)
-    if function is None:
-        return
+        logger.warning("sla service unavailable; clocks not refreshed")
+        return ticket
     try:
-        function(portal.tickets, portal.config, ticket_number, now=now)
-    except Exception:  # a failed refresh must not undo the agent's change
-        logger.exception("sla refresh failed", extra={"ticket_number": ticket_number})
+        messages: list[Message] = []
+        events: list[AuditEvent] = []
+        if existing:
+            thread = portal.tickets.thread(ticket.number)
+            messages, events = list(thread.messages), list(thread.events)
+        rules = SlaStore(portal.config).rules()
+        return refresh_ticket(
+            ticket, [*messages, *new_messages], [*events, *new_events], rules, now=now
+        )
+    except Exception:  # a failed refresh must not undo the change itself
+        logger.exception("sla refresh failed", extra={"ticket_number": ticket.number})
+        return ticket

@@ -127,8 +127,9 @@ def _create(portal: Portal, number: int, chat: ChatMessage, *, now: datetime) ->
         action="created",
         changes={"channel": Channel.CHAT.value, "source": chat.source},
     )
-    portal.tickets.create(ticket, _message(number, chat, now), event)
-    sla.refresh(portal, number, now=now)
+    message = _message(number, chat, now)
+    ticket = sla.refreshed(portal, ticket, [message], [event], now=now, existing=False)
+    portal.tickets.create(ticket, message, event)
     logger.info("chat ticket opened", extra={"ticket_number": number})
 
 
@@ -155,10 +156,10 @@ def _append(portal: Portal, number: int, chat: ChatMessage, *, now: datetime) ->
             )
             events.append(event)
         after = after.model_copy(update={"updated_at": now})
+        after = sla.refreshed(portal, after, [message], events, now=now)
         try:
             portal.tickets.save(ticket, after, events, [message])
         except ConflictError:
             continue
-        sla.refresh(portal, number, now=now)
         return True
     raise ConflictError("the ticket kept changing; deliver again")
