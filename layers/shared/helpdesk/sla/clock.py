@@ -15,16 +15,17 @@ Semantics, decided once here:
 - The policy and the targets are those in force at `now` (after the last priority or field
   change), applied to the whole history: a priority change moves deadlines of running clocks,
   and a clock whose policy stopped matching has no target.
-- `due` is the instant the target's minutes are used up. A clock that is paused, or stopped
-  without being met, has no deadline (`None`) unless its minutes ran out before the pause. A
-  met clock keeps the deadline it had when it was met.
+- `due` is the instant the target's minutes are used up. While the ticket is paused, it is
+  where the deadline falls if the clock resumes at `now` (it moves later as the pause goes
+  on). A clock stopped by solving or closing without being met has no deadline (`None`)
+  unless its minutes ran out before. A met clock keeps the deadline it had when it was met.
 - `warn_at` is the instant the policy's warning fraction of the target is used up; `warned_at`
   is that instant when it is at or before `now` and before the clock was met.
 - `breached` is true when the clock was met after its deadline, or is unmet and its deadline
   is before `now`.
 - `minutes_taken` counts the clock's measure from its start to its met time (or `now`),
-  without paused time. `paused_minutes` is the time spent pending or on hold up to `now`, in
-  the policy's measure.
+  without paused time. `paused_minutes` is the wall-clock time spent pending or on hold up
+  to `now` (how long the ticket was paused, working hours or not).
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ class SlaResult:
     next_response: ClockResult
     resolution: ClockResult
     paused_minutes: float
-    paused_calendar_minutes: float
+    paused_business_minutes: float
     next_response_breaches: int = 0
     replies: int = 0
 
@@ -158,6 +159,7 @@ def compute(
         return policy, measures[key]
 
     segments = _running_segments(history.statuses)
+    resume_at = now if history.statuses[-1][1].pauses_sla else None
 
     def clock(name: str, started: datetime | None, met: datetime | None) -> ClockResult:
         # A met clock keeps the policy and targets it was met under; a running one follows
@@ -174,6 +176,7 @@ def compute(
             segments,
             warn_fraction=policy.warn_at if policy else _DEFAULT.warn_at,
             now=now,
+            resume_at=resume_at,
         )
         return replace(
             result,
@@ -195,8 +198,8 @@ def compute(
         first_response=clock("first_response", history.created, first_reply),
         next_response=clock("next_response", *latest),
         resolution=clock("resolution", history.created, resolved),
-        paused_minutes=sum(policy_measure.between(start, end) for start, end in paused),
-        paused_calendar_minutes=sum(ELAPSED.between(start, end) for start, end in paused),
+        paused_minutes=sum(ELAPSED.between(start, end) for start, end in paused),
+        paused_business_minutes=sum(policy_measure.between(start, end) for start, end in paused),
         next_response_breaches=sum(
             clock("next_response", start, met).breached for start, met in cycles
         ),
@@ -323,6 +326,7 @@ def _clock(
     *,
     warn_fraction: float,
     now: datetime,
+    resume_at: datetime | None = None,
 ) -> ClockResult:
     business_hours = bool(target.business_hours) if target else True
     if started is None:
@@ -333,6 +337,8 @@ def _clock(
             started_at=started, met_at=met, minutes_taken=taken, business_hours=business_hours
         )
     window = _window(started, met, segments)
+    if met is None and resume_at is not None:
+        window.append((max(resume_at, started), None))
     due = _reach(window, measure, target.minutes * 60)
     warn_at = _reach(window, measure, round(target.minutes * 60 * warn_fraction))
     breached = (met is not None and due is not None and met > due) or (
