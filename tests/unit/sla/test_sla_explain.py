@@ -149,7 +149,7 @@ def test_an_unanswered_ticket_is_breached_after_its_deadline(
         ),
         (
             lambda s: s["calendar"]["hours"]["tue"].__setitem__(1, ["13:00"]),
-            "calendar.hours.tue[1]",
+            "calendar.hours.tue[1][1]",
         ),
         (lambda s: s["calendar"]["hours"].__setitem__("monday", []), "calendar.hours.monday"),
         (lambda s: s["calendar"].__setitem__("timezone", "Mars/Olympus"), "calendar.timezone"),
