@@ -69,3 +69,14 @@ def ingest_settings() -> IngestSettings:
 @cache
 def sender_settings() -> SenderSettings:
     return load(SenderSettings)
+
+
+class AutomationSettings(TableSettings, MailSettings, EventSettings):
+    """What the automation function (rules and report counters) needs."""
+
+    webhook_secret: str = "local-webhook-secret"
+
+
+@cache
+def automation_settings() -> AutomationSettings:
+    return load(AutomationSettings)

@@ -1,0 +1,177 @@
+"""The automation function's work on one stream record: report counters, then rules.
+
+Ticket changes and new messages arrive from the table's stream. Each record adds its deltas to
+the report counters (once, even when the record is delivered again), and raises the rule
+events it stands for: created, updated, customer replied, SLA warning or breach, tag added.
+Rules never answer their own writes (the ticket's `updated_by` names the rule), which with the
+guard inside one evaluation keeps rules from triggering each other forever.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from helpdesk.automation.rules import Effect, Rule, Trigger, evaluate
+from helpdesk.data.config import ConfigRepository
+from helpdesk.data.items import from_item
+from helpdesk.data.tickets import TicketRepository
+from helpdesk.domain.models import AuditEvent, Direction, Message, MessageKind, Ticket
+from helpdesk.exceptions import ConflictError, NotFoundError
+from helpdesk.reports.counters import message_deltas, ticket_deltas
+from helpdesk.reports.repository import ReportRepository
+
+logger = logging.getLogger(__name__)
+
+_DESERIALIZER = TypeDeserializer()
+SAVE_ATTEMPTS = 4
+
+
+class EffectRunner(Protocol):
+    """Carries out a rule's side effect: a canned reply, a notification or a webhook call."""
+
+    def run(self, effect: Effect, ticket: Ticket, *, now: datetime) -> None: ...
+
+
+@dataclass
+class RecordResult:
+    counted: bool = False
+    triggers: list[str] = field(default_factory=list)
+    fired: list[str] = field(default_factory=list)
+    loop_stopped: list[str] = field(default_factory=list)
+
+
+def image(record: dict[str, Any], which: str) -> dict[str, Any] | None:
+    """A stream record's NewImage or OldImage as plain Python values, or None."""
+    raw = record.get("dynamodb", {}).get(which)
+    if not raw:
+        return None
+    return {name: _DESERIALIZER.deserialize(value) for name, value in raw.items()}
+
+
+def triggers_for(before: Ticket | None, after: Ticket) -> list[tuple[Trigger, str | None]]:
+    """The rule events a ticket change stands for (none for a change a rule made)."""
+    if after.updated_by and after.updated_by.startswith("rule:"):
+        return []
+    if before is None:
+        return [(Trigger.CREATED, None)]
+    events: list[tuple[Trigger, str | None]] = [(Trigger.UPDATED, None)]
+    events += [(Trigger.TAG_ADDED, tag) for tag in after.tags if tag not in before.tags]
+    for target in ("first_response", "next_response", "resolution"):
+        old, new = getattr(before.sla, target), getattr(after.sla, target)
+        if new.warned_at and not old.warned_at:
+            events.append((Trigger.SLA_WARNING, None))
+        if new.breached_at and not old.breached_at:
+            events.append((Trigger.SLA_BREACH, None))
+    return events
+
+
+def is_customer_reply(message: Message, ticket: Ticket) -> bool:
+    """An inbound public message after the one that opened the ticket."""
+    return (
+        message.direction == Direction.INBOUND
+        and message.kind == MessageKind.PUBLIC_REPLY
+        and message.created_at > ticket.created_at
+    )
+
+
+class AutomationProcessor:
+    """Processes stream records. Takes the table and an effect runner from the caller."""
+
+    def __init__(self, table: Any, effects: EffectRunner) -> None:
+        self._tickets = TicketRepository(table)
+        self._reports = ReportRepository(table)
+        self._config = ConfigRepository(table)
+        self._effects = effects
+
+    def process(self, record: dict[str, Any], *, now: datetime) -> RecordResult:
+        """Count and automate one stream record; raises on a failure worth retrying."""
+        result = RecordResult()
+        new, old = image(record, "NewImage"), image(record, "OldImage")
+        sort_key = str((new or old or {}).get("SK", ""))
+        event_id = str(record.get("eventID", ""))
+        if sort_key == "TICKET":
+            after = Ticket.model_validate(from_item(new)) if new else None
+            before = Ticket.model_validate(from_item(old)) if old else None
+            result.counted = self._reports.apply(event_id, ticket_deltas(before, after), now=now)
+            events = triggers_for(before, after) if after else []
+        elif sort_key.startswith("MSG#") and new and not old:
+            message = Message.model_validate(from_item(new))
+            result.counted = self._reports.apply(event_id, message_deltas(message), now=now)
+            events = self._message_events(message)
+        else:
+            return result
+        for trigger, tag in events:
+            result.triggers.append(trigger.value)
+            self._run_rules(trigger, tag, self._number(new or old or {}), now=now, result=result)
+        return result
+
+    def run_time_rules(self, ticket_number: int, *, now: datetime) -> RecordResult:
+        """Evaluate the time rules on one ticket (the sweep calls this when they fall due)."""
+        result = RecordResult(triggers=[Trigger.TIME.value])
+        self._run_rules(Trigger.TIME, None, ticket_number, now=now, result=result)
+        return result
+
+    def _message_events(self, message: Message) -> list[tuple[Trigger, str | None]]:
+        try:
+            ticket = self._tickets.get(message.ticket_number)
+        except NotFoundError:
+            return []
+        return [(Trigger.CUSTOMER_REPLIED, None)] if is_customer_reply(message, ticket) else []
+
+    def _run_rules(
+        self, trigger: Trigger, tag: str | None, number: int, *, now: datetime, result: RecordResult
+    ) -> None:
+        rules = self._config.list("rule", Rule)
+        if not any(rule.trigger == trigger and rule.enabled for rule in rules):
+            return
+        for _attempt in range(SAVE_ATTEMPTS):
+            ticket = self._tickets.get(number)
+            outcome = evaluate(rules, trigger, ticket, now=now, tag=tag)
+            if not outcome.fired:
+                return
+            events = [
+                AuditEvent(
+                    ticket_number=number,
+                    at=now,
+                    actor=f"rule:{rule_id}",
+                    action="rule_fired",
+                    changes=outcome.changes if index == 0 else {},
+                )
+                for index, rule_id in enumerate(outcome.fired)
+            ]
+            if outcome.loop_stopped:
+                events.append(
+                    AuditEvent(
+                        ticket_number=number,
+                        at=now,
+                        actor="automation",
+                        action="rule_loop_stopped",
+                        changes={"rules": outcome.loop_stopped},
+                    )
+                )
+            after = outcome.ticket
+            if after.updated_by is None or not after.updated_by.startswith("rule:"):
+                after = after.model_copy(update={"updated_by": f"rule:{outcome.fired[-1]}"})
+            try:
+                self._tickets.save(ticket, after, events)
+            except ConflictError:
+                continue
+            result.fired += outcome.fired
+            result.loop_stopped += outcome.loop_stopped
+            logger.info(
+                "rules fired",
+                extra={"ticket_number": number, "rules": outcome.fired, "trigger": trigger.value},
+            )
+            for effect in outcome.effects:
+                self._effects.run(effect, after, now=now)
+            return
+        raise ConflictError("the ticket kept changing while rules ran")
+
+    @staticmethod
+    def _number(item: dict[str, Any]) -> int:
+        return int(str(item.get("PK", "TICKET#0")).removeprefix("TICKET#"))

@@ -1,0 +1,1 @@
+"""Reports: counters kept from the stream, and the figures computed from them."""
