@@ -36,7 +36,10 @@ def test_ses_bounce_notification_names_our_message_and_the_recipient(parse_fixtu
 
     assert mail.outcome is Outcome.BOUNCE
     assert mail.reason == "SES bounce notification"
-    assert mail.bounced_message_ids == ["<reply-45@desk.example>"]
+    assert mail.bounced_message_ids == [
+        "<reply-45@desk.example>",
+        "<0100018f-ses-id@email.amazonses.com>",
+    ]
     assert mail.bounced_recipients == ["gone@example.com"]
 
 

@@ -8,6 +8,7 @@ import logging
 import mimetypes
 import re
 from dataclasses import dataclass, field
+from email import message_from_bytes
 from email.generator import BytesGenerator
 from email.message import Message
 from email.policy import compat32
@@ -72,8 +73,31 @@ def _walk(part: Message, body: Body, depth: int, in_alternative: bool) -> None:
             for child in children:
                 if isinstance(child, Message):
                     _walk(child, body, depth + 1, in_alternative or alternative)
+            for stray in _parts_after_the_end(part):
+                body.defects.append("part_after_closing_boundary")
+                _walk(stray, body, depth + 1, in_alternative)
             return
     _leaf(part, content_type, body, in_alternative)
+
+
+def _parts_after_the_end(part: Message) -> list[Message]:
+    """Parts that a broken mail put after its closing boundary (a nested part that reused the
+    outer boundary closes the outer one early); they are read rather than lost."""
+    epilogue = part.epilogue
+    boundary = part.get_boundary()
+    if not epilogue or not boundary:
+        return []
+    marker = f"--{boundary}"
+    if marker not in epilogue:
+        return []
+    strays: list[Message] = []
+    for chunk in epilogue.split(marker)[1:]:
+        if chunk.startswith("--"):
+            continue
+        data = chunk.lstrip("\r\n").encode("utf-8", "surrogateescape")
+        if data.strip():
+            strays.append(message_from_bytes(data, policy=part.policy))
+    return strays[:20]
 
 
 def _leaf(part: Message, content_type: str, body: Body, in_alternative: bool) -> None:

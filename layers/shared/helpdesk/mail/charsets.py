@@ -105,7 +105,13 @@ def decode_bytes(
     declared_codec = codec_for(declared)
     # Valid UTF-8 with 8-bit bytes in it is almost never an accident, whatever was declared:
     # clients that write raw UTF-8 under "us-ascii" or "iso-8859-1" are common.
-    first = ("utf-8", declared_codec) if declared_codec not in _WIDE else (declared_codec,)
+    if data.isascii():
+        # Seven-bit data is ASCII, unless a seven-bit encoding (ISO-2022-JP, UTF-7) says more.
+        first: tuple[str | None, ...] = (declared_codec, "ascii")
+    elif declared_codec in _WIDE:
+        first = (declared_codec,)
+    else:
+        first = ("utf-8", declared_codec)
     for codec in first:
         if codec is None:
             continue

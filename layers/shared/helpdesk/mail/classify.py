@@ -16,6 +16,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from email.message import Message
+from typing import Any
 
 from helpdesk.mail.headers import parse_address_list, parse_mailbox, parse_message_ids, unfold
 from helpdesk.mail.model import Outcome, ParsedMail
@@ -232,10 +233,9 @@ def _ses_notification(mail: ParsedMail) -> Verdict | None:
     if not isinstance(notice, dict):
         return None
     kind = str(notice.get("notificationType", "")).lower()
-    original = notice.get("mail") if isinstance(notice.get("mail"), dict) else {}
-    ids = _ses_message_ids(original)
+    ids = _ses_message_ids(_mapping(notice.get("mail")))
     if kind == "bounce":
-        bounce = notice.get("bounce") if isinstance(notice.get("bounce"), dict) else {}
+        bounce = _mapping(notice.get("bounce"))
         recipients = [
             str(r.get("emailAddress"))
             for r in bounce.get("bouncedRecipients", [])
@@ -249,14 +249,22 @@ def _ses_notification(mail: ParsedMail) -> Verdict | None:
     return None
 
 
-def _ses_message_ids(original: dict[str, object]) -> list[str]:
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _ses_message_ids(original: dict[str, Any]) -> list[str]:
+    """The Message-ID header SES saw on our outbound mail, and the id SES gives one without."""
     ids: list[str] = []
-    common = original.get("commonHeaders")
-    if isinstance(common, dict) and common.get("messageId"):
+    common = _mapping(original.get("commonHeaders"))
+    if common.get("messageId"):
         ids += parse_message_ids(str(common["messageId"]))
-    for header in original.get("headers", []) if isinstance(original.get("headers"), list) else []:
+    headers = original.get("headers")
+    for header in headers if isinstance(headers, list) else []:
         if isinstance(header, dict) and str(header.get("name", "")).lower() == "message-id":
             ids += parse_message_ids(str(header.get("value", "")))
+    if original.get("messageId"):
+        ids.append(f"<{original['messageId']}@email.amazonses.com>")
     return list(dict.fromkeys(ids))
 
 
