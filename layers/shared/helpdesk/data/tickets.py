@@ -233,6 +233,11 @@ class TicketRepository:
 
     # -- items ----------------------------------------------------------------------------
 
+    def ticket_item(self, ticket: Ticket) -> dict[str, Any]:
+        """The item `create` and `save` write for `ticket`, index keys included (for bulk
+        loads such as the SLA benchmark; normal writes go through `create` and `save`)."""
+        return self._ticket_item(ticket)
+
     def _ticket_item(self, ticket: Ticket) -> dict[str, Any]:
         created = keys.instant(ticket.created_at)
         queue = keys.queue_pk(ticket.team, ticket.status.value)
