@@ -7,6 +7,7 @@ value. Serialising whole requests makes the local endpoint linearisable, as AWS 
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -30,6 +31,80 @@ class _Serialised:
             return list(self._app(environ, start_response))
 
 
+def _cheap_transaction_backups() -> None:
+    """Make moto's TransactWriteItems cost what the transaction touches, not the table's size.
+
+    moto backs up every table a transaction names with a deep copy, stream records included,
+    so each transaction costs as much as the table's whole history and a desk of a few hundred
+    tickets slows to a crawl. Here only the items the transaction names and the stream's length
+    are saved, and restored when the transaction fails. Requests are serialised (see
+    `_Serialised`), so nothing else changes those items meanwhile.
+    """
+    from moto.dynamodb import models
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    backend = models.DynamoDBBackend
+    if getattr(backend.transact_write_items, "_helpdesk_cheap", False):
+        return
+    original = backend.transact_write_items
+
+    class _NoTableCopies:
+        """Stands in for the `copy` module inside moto.dynamodb.models: tables are not copied."""
+
+        def deepcopy(self, value: Any, memo: Any = None) -> Any:
+            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(copy, name)
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved: list[tuple[Any, Any, Any, Any]] = []
+        streams: dict[int, tuple[Any, int]] = {}
+        for entry in transact_items:
+            for op in entry.values():
+                table = self.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+                if table is None:
+                    continue
+                key = op.get("Key") or op.get("Item") or {}
+                if table.hash_key_attr not in key or (
+                    table.range_key_attr and table.range_key_attr not in key
+                ):
+                    continue
+                hash_value = DynamoType(key[table.hash_key_attr])
+                range_value = (
+                    DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+                )
+                current = table.get_item(hash_value, range_value)
+                saved.append((table, hash_value, range_value, copy.deepcopy(current)))
+                if table.stream_shard is not None:
+                    streams.setdefault(id(table), (table, len(table.stream_shard.items)))
+        try:
+            original(self, transact_items)
+        except Exception:
+            for table, hash_value, range_value, item in reversed(saved):
+                _restore(table, hash_value, range_value, item)
+            for table, length in streams.values():
+                del table.stream_shard.items[length:]
+            raise
+
+    transact_write_items._helpdesk_cheap = True  # type: ignore[attr-defined]
+    models.copy = _NoTableCopies()  # type: ignore[assignment]
+    backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _restore(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
+    if range_value is not None:
+        if item is None:
+            table.items[hash_value].pop(range_value, None)
+        else:
+            table.items[hash_value][range_value] = item
+    elif item is None:
+        table.items.pop(hash_value, None)
+    else:
+        table.items[hash_value] = item
+
+
 class LocalAws:
     """A moto server on 127.0.0.1; `endpoint` is what AWS_ENDPOINT_URL should be set to."""
 
@@ -41,6 +116,7 @@ class LocalAws:
         )
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        _cheap_transaction_backups()
         app = _Serialised(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer = make_server(
             host, port, app, threaded=True, request_handler=MotoRequestHandler

@@ -1,0 +1,380 @@
+"""The whole desk on one machine: AWS's APIs on loopback, with SMTP, HTTP, the stream, the
+outbound queue and the schedule feeding the same handlers that run in Lambda.
+
+`LocalStack(settings).start()` returns once every port is listening; `stop()` drains the mail
+in flight and shuts everything down. The running stack describes itself in `.local/stack.json`
+so that other commands (`helpdesk send`, `tickets`, `export`...) can find it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from helpdesk_tools.local import state
+from helpdesk_tools.local.aws import LocalAws
+from helpdesk_tools.local.gateway import Gateway
+from helpdesk_tools.local.outbox import SentMail, read_outbox
+from helpdesk_tools.local.pollers import QueuePoller, Schedule, StreamPoller
+from helpdesk_tools.local.runtime import (
+    REGION,
+    FunctionMissingError,
+    LocalFunction,
+    function_environment,
+    function_specs,
+)
+from helpdesk_tools.local.smtp import Inbox, SmtpServer
+from helpdesk_tools.template import ROOT, Stack, create_stack, load_template
+
+logger = logging.getLogger(__name__)
+_LOG = {"component": "stack"}
+
+STATE_DIR = ROOT / ".local"
+STACK_FILE = "stack.json"
+
+
+@dataclass
+class LocalSettings:
+    """Ports, limits and timings of the local stack; every one has a working default."""
+
+    host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    http_port: int = 8080
+    aws_port: int = 0
+    mail_domain: str = "example.com"
+    prefix: str = "helpdesk"
+    max_message_bytes: int = 40 * 1024 * 1024  # what SES receiving accepts
+    sla_interval: float = 60.0
+    poll_interval: float = 0.5
+    stream_max_retries: int = 3
+    stream_retry_delay: float = 1.0
+    outbound_visibility_timeout: int | None = None
+    state_dir: Path = field(default_factory=lambda: STATE_DIR)
+
+
+@dataclass
+class StackInfo:
+    """What another process needs to reach a running local stack."""
+
+    endpoint: str
+    gateway: str
+    smtp_host: str
+    smtp_port: int
+    mail_domain: str
+    support_address: str
+    stage: str
+    pid: int
+    started_at: str
+    tables: dict[str, str]
+    buckets: dict[str, str]
+    queue_urls: dict[str, str]
+
+    @property
+    def portal_url(self) -> str:
+        return f"{self.gateway}/{self.stage}/portal/"
+
+    @property
+    def agent_url(self) -> str:
+        return f"{self.gateway}/{self.stage}/agent/"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.gateway}/{self.stage}/"
+
+    @property
+    def outbox_url(self) -> str:
+        return f"{self.gateway}/local/outbox"
+
+    def session(self) -> boto3.session.Session:
+        """A boto3 session aimed at this stack's loopback endpoint (sets AWS_ENDPOINT_URL)."""
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": self.endpoint,
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_DEFAULT_REGION": REGION,
+            }
+        )
+        return boto3.session.Session(
+            region_name=REGION, aws_access_key_id="local", aws_secret_access_key="local"
+        )
+
+
+def read_stack_info(state_dir: Path = STATE_DIR) -> StackInfo:
+    """The running stack's description; raises FileNotFoundError when none is running."""
+    path = state_dir / STACK_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no local stack is running ({path} is absent): run helpdesk start")
+    info = StackInfo(**json.loads(path.read_text(encoding="utf-8")))
+    if not _alive(info.pid):
+        raise FileNotFoundError(f"the local stack in {path} (pid {info.pid}) is not running")
+    return info
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class LocalStack:
+    """Every part of the desk, started in order and stopped in reverse."""
+
+    def __init__(self, settings: LocalSettings | None = None) -> None:
+        self.settings = settings or LocalSettings()
+        self.aws: LocalAws | None = None
+        self.stack: Stack | None = None
+        self.session: Any = None
+        self.functions: dict[str, LocalFunction] = {}
+        self.inbox: Inbox | None = None
+        self.smtp: SmtpServer | None = None
+        self.gateway: Gateway | None = None
+        self.stream: StreamPoller | None = None
+        self.outbound: QueuePoller | None = None
+        self.schedule: Schedule | None = None
+        self.info: StackInfo | None = None
+        self.imported: dict[str, int] | None = None
+        self._previous_env: dict[str, str | None] = {}
+
+    # -- start ----------------------------------------------------------------------------
+
+    def start(self, state_document: dict[str, Any] | None = None) -> StackInfo:
+        """Bring everything up; with `state_document`, restore it before any event flows.
+        Returns where to reach the stack."""
+        settings = self.settings
+        template = load_template()
+        self.aws = LocalAws(settings.host, settings.aws_port).start()
+        self._set_environment({"AWS_ENDPOINT_URL": self.aws.endpoint, **_credentials()})
+        self.session = boto3.session.Session(region_name=REGION)
+        self.stack = create_stack(self.session, prefix=settings.prefix)
+        self._verify_mail_identity()
+        self._set_environment(
+            function_environment(self.stack, self.aws.endpoint, settings.mail_domain, template)
+        )
+        _forget_cached_clients()
+        if state_document is not None:
+            self.imported = state.import_state(
+                self.session, state_document, self.stack.tables, self.stack.buckets
+            )
+            logger.info("state restored", extra={**_LOG, **self.imported})
+        self.functions = {
+            logical_id: LocalFunction(spec, settings.prefix)
+            for logical_id, spec in function_specs(template).items()
+        }
+        self._warm_functions()
+        self._start_pollers()
+        self._start_inbound()
+        self.info = self._describe()
+        self._write_info(self.info)
+        return self.info
+
+    def _set_environment(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            self._previous_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    def _verify_mail_identity(self) -> None:
+        # SES sends only from a verified identity; moto verifies at once.
+        domain = self.settings.mail_domain
+        assert self.session is not None
+        self.session.client("sesv2").create_email_identity(EmailIdentity=domain)
+        ses = self.session.client("ses")
+        ses.verify_domain_identity(Domain=domain)
+        ses.verify_email_identity(EmailAddress=f"support@{domain}")
+
+    def _warm_functions(self) -> None:
+        for logical_id, function in self.functions.items():
+            try:
+                function.load()
+            except FunctionMissingError as error:
+                logger.warning("function missing", extra={**_LOG, "reason": str(error)})
+            except Exception:
+                # A handler that fails to import is retried on its first event.
+                logger.exception("function failed to load", extra={**_LOG, "name": logical_id})
+
+    def _start_pollers(self) -> None:
+        settings = self.settings
+        assert self.stack is not None and self.session is not None
+        table = self.stack.tables["Table"]
+        stream_arn = self.session.client("dynamodb").describe_table(TableName=table)["Table"][
+            "LatestStreamArn"
+        ]
+        triage = self.functions["TriageFunction"]
+        self.stream = StreamPoller(
+            streams=self.session.client("dynamodbstreams"),
+            sqs=self.session.client("sqs"),
+            stream_arn=stream_arn,
+            failure_queue_url=self.stack.queue_urls["TriageFailureQueue"],
+            invoke=triage.invoke,
+            function_available=triage.available,
+            max_retries=settings.stream_max_retries,
+            retry_delay=settings.stream_retry_delay,
+            interval=settings.poll_interval,
+        )
+        sender = self.functions["SenderFunction"]
+        self.outbound = QueuePoller(
+            sqs=self.session.client("sqs"),
+            queue_url=self.stack.queue_urls["OutboundQueue"],
+            invoke=sender.invoke,
+            function_available=sender.available,
+            interval=settings.poll_interval,
+            visibility_timeout=settings.outbound_visibility_timeout,
+        )
+        sla = self.functions["SlaFunction"]
+        self.schedule = Schedule(
+            invoke=sla.invoke, interval=settings.sla_interval, rule=f"{settings.prefix}-sla-sweep"
+        )
+        for poller in (self.stream, self.outbound, self.schedule):
+            poller.start()
+
+    def _start_inbound(self) -> None:
+        settings = self.settings
+        assert self.stack is not None and self.session is not None and self.aws is not None
+        ingest = self.functions["IngestFunction"]
+        self.inbox = Inbox(
+            s3=self.session.client("s3"),
+            bucket=self.stack.buckets["MailBucket"],
+            mail_domain=settings.mail_domain,
+            invoke=ingest.invoke,
+            function_arn=f"arn:aws:lambda:{REGION}:123456789012:function:{ingest.name}",
+            on_failure=self._ingest_dead_letter,
+        )
+        self.inbox.start()
+        self.smtp = SmtpServer(
+            self.inbox, settings.host, settings.smtp_port, settings.max_message_bytes
+        )
+        self.smtp.start()
+        portal = self.functions["PortalFunction"]
+        endpoint = self.aws.endpoint
+        self.gateway = Gateway(
+            host=settings.host,
+            port=settings.http_port,
+            invoke=portal.invoke,
+            outbox=lambda: read_outbox(endpoint),
+        )
+        self.gateway.start()
+
+    def _ingest_dead_letter(self, event: dict[str, Any], error: BaseException) -> None:
+        # The function's DeadLetterQueue receives the event of a failed asynchronous invocation.
+        assert self.stack is not None and self.session is not None
+        self.session.client("sqs").send_message(
+            QueueUrl=self.stack.queue_urls["IngestDeadLetterQueue"],
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                "ErrorMessage": {"DataType": "String", "StringValue": str(error)[:1000] or "-"}
+            },
+        )
+
+    def _describe(self) -> StackInfo:
+        assert self.aws and self.gateway and self.smtp and self.stack
+        return StackInfo(
+            endpoint=self.aws.endpoint,
+            gateway=self.gateway.url,
+            smtp_host=self.smtp.host,
+            smtp_port=self.smtp.port,
+            mail_domain=self.settings.mail_domain,
+            support_address=f"support@{self.settings.mail_domain}",
+            stage=self.gateway.stage,
+            pid=os.getpid(),
+            started_at=datetime.now(UTC).isoformat(),
+            tables=dict(self.stack.tables),
+            buckets=dict(self.stack.buckets),
+            queue_urls=dict(self.stack.queue_urls),
+        )
+
+    def _write_info(self, info: StackInfo) -> None:
+        directory = self.settings.state_dir
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / STACK_FILE).write_text(json.dumps(asdict(info), indent=2), encoding="utf-8")
+
+    # -- while running --------------------------------------------------------------------
+
+    def outbox(self) -> list[SentMail]:
+        """Mail sent through SES so far."""
+        assert self.aws is not None
+        return read_outbox(self.aws.endpoint)
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Block until received mail is ingested and the stream and queue are drained."""
+        deadline = time.monotonic() + timeout
+        assert self.inbox and self.stream and self.outbound
+        if not self.inbox.wait_drained(timeout):
+            return False
+        # Two quiet polls in a row: work caused by the last step has been picked up.
+        for poller in (self.stream, self.outbound, self.stream):
+            poller.idle.clear()
+            if not poller.idle.wait(max(0.0, deadline - time.monotonic())):
+                return False
+        return True
+
+    def export(self) -> dict[str, Any]:
+        """The desk's state as a document (see helpdesk_tools.local.state)."""
+        assert self.stack is not None
+        return state.export_state(self.session, self.stack.tables, self.stack.buckets)
+
+    # -- stop -----------------------------------------------------------------------------
+
+    def stop(self, save_to: Path | None = None) -> None:
+        """Stop taking mail, finish what is in flight, save the state to `save_to` if given,
+        and stop every part."""
+        began = time.perf_counter()
+        if self.smtp is not None:
+            self.smtp.stop()
+        if self.inbox is not None:
+            self.inbox.wait_drained(30)
+            self.inbox.stop()
+        if self.gateway is not None:
+            self.gateway.stop()
+        for poller in (self.stream, self.outbound, self.schedule):
+            if poller is not None:
+                poller.stop()
+        logger.info(
+            "stopped taking events",
+            extra={**_LOG, "seconds": round(time.perf_counter() - began, 2)},
+        )
+        if save_to is not None and self.stack is not None:
+            state.save(self.export(), save_to)
+            logger.info("state saved", extra={**_LOG, "path": str(save_to)})
+        info_file = self.settings.state_dir / STACK_FILE
+        if self.info is not None and info_file.is_file():
+            current = json.loads(info_file.read_text(encoding="utf-8"))
+            if current.get("pid") == os.getpid() and current.get("gateway") == self.info.gateway:
+                info_file.unlink()
+        if self.aws is not None:
+            self.aws.stop()
+        for name, value in self._previous_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _forget_cached_clients() -> None:
+    # Clients built earlier in this process would still aim at an earlier endpoint.
+    from helpdesk.data import clients
+
+    clients.session.cache_clear()
+    clients.client.cache_clear()
+    clients.table.cache_clear()
+
+
+def _credentials() -> dict[str, str]:
+    return {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_SESSION_TOKEN": "local",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }
