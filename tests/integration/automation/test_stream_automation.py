@@ -250,3 +250,43 @@ def test_a_customer_reply_raises_the_customer_replied_event(aws: Any, table: Any
     drain(aws, table, processor, {})
 
     assert repo.get(ticket.number).priority == Priority.HIGH
+
+
+def test_new_tickets_with_a_team_are_assigned_and_loads_follow_the_stream(
+    aws: Any, table: Any
+) -> None:
+    from helpdesk.automation.assignment import AssignmentService
+    from helpdesk.domain.models import Agent, AssignmentMode, Team
+
+    config = ConfigRepository(table)
+    config.put(
+        "team", "billing", Team(id="billing", name="Billing", assignment=AssignmentMode.LOAD_BASED)
+    )
+    for agent_id in ("ann", "bob"):
+        config.put(
+            "agent",
+            agent_id,
+            Agent(id=agent_id, email=f"{agent_id}@desk.org", name=agent_id, teams=["billing"]),
+        )
+    repo = TicketRepository(table)
+    processor = AutomationProcessor(table, RecordingEffects())
+    iterators: dict[str, str] = {}
+    first = _create(repo, 1, team="billing")
+    second = _create(repo, 2, team="billing")
+    unrouted = _create(repo, 3)
+
+    drain(aws, table, processor, iterators)
+
+    assignees = {repo.get(first.number).assignee, repo.get(second.number).assignee}
+    assert assignees == {"ann", "bob"}
+    assert repo.get(unrouted.number).assignee is None
+    assert AssignmentService(table).loads(["ann", "bob"]) == {"ann": 1, "bob": 1}
+
+    done = repo.get(first.number)
+    solved, event = change_status(done, Status.SOLVED, now=DAY + timedelta(days=1), actor="x")
+    repo.save(done, solved, [event])
+    drain(aws, table, processor, iterators)
+
+    loads = AssignmentService(table).loads(["ann", "bob"])
+    assert loads[str(done.assignee)] == 0
+    assert sum(loads.values()) == 1

@@ -124,6 +124,14 @@ class AssignmentService:
                 return chosen
         raise ConflictError("assignment lost too many races; retry")
 
+    def hold(self, agent_id: str) -> None:
+        """One open ticket more for `agent_id` (assigned by hand, not through `pick`)."""
+        self._table.update_item(
+            Key={"PK": "LOAD", "SK": agent_id},
+            UpdateExpression="ADD open_tickets :one",
+            ExpressionAttributeValues={":one": 1},
+        )
+
     def release(self, agent_id: str) -> None:
         """One open ticket fewer for `agent_id` (solved, closed, unassigned or reassigned)."""
         try:
@@ -167,7 +175,7 @@ class AssignmentService:
             team = self._team(ticket.team) if ticket.team else None
             if agent is None or team is None or not away_too_long(agent, team, now=now):
                 continue
-            self.release(agent.id)
+            # The old assignee's load drops when the reassignment comes back on the stream.
             moves.append((ticket.number, self.pick(ticket, now=now)))
         return moves
 

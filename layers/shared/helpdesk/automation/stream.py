@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from boto3.dynamodb.types import TypeDeserializer
 
+from helpdesk.automation.assignment import AssignmentService
 from helpdesk.automation.rules import Effect, Rule, Trigger, evaluate
 from helpdesk.data.config import ConfigRepository
 from helpdesk.data.items import from_item
@@ -43,6 +44,7 @@ class RecordResult:
     triggers: list[str] = field(default_factory=list)
     fired: list[str] = field(default_factory=list)
     loop_stopped: list[str] = field(default_factory=list)
+    assigned: str | None = None
 
 
 def image(record: dict[str, Any], which: str) -> dict[str, Any] | None:
@@ -51,6 +53,26 @@ def image(record: dict[str, Any], which: str) -> dict[str, Any] | None:
     if not raw:
         return None
     return {name: _DESERIALIZER.deserialize(value) for name, value in raw.items()}
+
+
+ASSIGNMENT_ACTOR = "assignment"
+
+
+def load_changes(before: Ticket | None, after: Ticket | None) -> tuple[str | None, str | None]:
+    """(agent whose open load drops, agent whose open load rises) for a ticket change.
+
+    A pick by the assignment service already reserved the new agent's load, so that change
+    only releases the previous assignee.
+    """
+    held = before is not None and before.assignee and before.status.category.value != "closed"
+    holds = after is not None and after.assignee and after.status.category.value != "closed"
+    old_agent = before.assignee if held and before is not None else None
+    new_agent = after.assignee if holds and after is not None else None
+    if old_agent == new_agent:
+        return None, None
+    if after is not None and after.updated_by == ASSIGNMENT_ACTOR:
+        return old_agent, None
+    return old_agent, new_agent
 
 
 def triggers_for(before: Ticket | None, after: Ticket) -> list[tuple[Trigger, str | None]]:
@@ -86,6 +108,7 @@ class AutomationProcessor:
         self._tickets = TicketRepository(table)
         self._reports = ReportRepository(table)
         self._config = ConfigRepository(table)
+        self._assignment = AssignmentService(table)
         self._effects = effects
 
     def process(self, record: dict[str, Any], *, now: datetime) -> RecordResult:
@@ -97,7 +120,10 @@ class AutomationProcessor:
         if sort_key == "TICKET":
             after = Ticket.model_validate(from_item(new)) if new else None
             before = Ticket.model_validate(from_item(old)) if old else None
-            result.counted = self._reports.apply(event_id, ticket_deltas(before, after), now=now)
+            counted = self._reports.apply(event_id, ticket_deltas(before, after), now=now)
+            result.counted = counted
+            if counted:
+                self._track_load(before, after)
             events = triggers_for(before, after) if after else []
         elif sort_key.startswith("MSG#") and new and not old:
             message = Message.model_validate(from_item(new))
@@ -105,10 +131,50 @@ class AutomationProcessor:
             events = self._message_events(message)
         else:
             return result
+        number = self._number(new or old or {})
         for trigger, tag in events:
             result.triggers.append(trigger.value)
-            self._run_rules(trigger, tag, self._number(new or old or {}), now=now, result=result)
+            self._run_rules(trigger, tag, number, now=now, result=result)
+        if sort_key == "TICKET" and new:
+            result.assigned = self._auto_assign(number, now=now)
         return result
+
+    def _track_load(self, before: Ticket | None, after: Ticket | None) -> None:
+        released, held = load_changes(before, after)
+        if released:
+            self._assignment.release(released)
+        if held:
+            self._assignment.hold(held)
+
+    def _auto_assign(self, number: int, *, now: datetime) -> str | None:
+        """Assign an open, unassigned ticket that has a team, under the team's mode."""
+        for _attempt in range(SAVE_ATTEMPTS):
+            ticket = self._tickets.get(number)
+            if ticket.assignee or not ticket.team or ticket.status.category.value == "closed":
+                return None
+            if ticket.suspended:
+                return None
+            agent = self._assignment.pick(ticket, now=now)
+            if agent is None:
+                return None
+            after = ticket.model_copy(
+                update={"assignee": agent, "updated_at": now, "updated_by": ASSIGNMENT_ACTOR}
+            )
+            event = AuditEvent(
+                ticket_number=number,
+                at=now,
+                actor=ASSIGNMENT_ACTOR,
+                action="assigned",
+                changes={"assignee": [None, agent]},
+            )
+            try:
+                self._tickets.save(ticket, after, [event])
+            except ConflictError:
+                self._assignment.release(agent)
+                continue
+            logger.info("ticket assigned", extra={"ticket_number": number, "agent": agent})
+            return agent
+        return None
 
     def run_time_rules(self, ticket_number: int, *, now: datetime) -> RecordResult:
         """Evaluate the time rules on one ticket (the sweep calls this when they fall due)."""
