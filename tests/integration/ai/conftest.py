@@ -120,3 +120,39 @@ def messages_stub() -> Iterator[MessagesStub]:
     stub = MessagesStub()
     yield stub
     stub.close()
+
+
+class StreamReader:
+    """Reads a moto table's DynamoDB stream and hands out Lambda-shaped batches."""
+
+    def __init__(self, session: Any, table_name: str) -> None:
+        self._streams = session.client("dynamodbstreams")
+        arn = session.client("dynamodb").describe_table(TableName=table_name)["Table"][
+            "LatestStreamArn"
+        ]
+        shards = self._streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        self._iterators = [
+            self._streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            for shard in shards
+        ]
+
+    def batch(self) -> dict[str, Any]:
+        """Every record written since the last call, as a Lambda stream event."""
+        records: list[dict[str, Any]] = []
+        for position, iterator in enumerate(self._iterators):
+            response = self._streams.get_records(ShardIterator=iterator)
+            self._iterators[position] = response["NextShardIterator"]
+            records.extend(response["Records"])
+        for record in records:
+            created = record["dynamodb"].get("ApproximateCreationDateTime")
+            if hasattr(created, "timestamp"):
+                record["dynamodb"]["ApproximateCreationDateTime"] = created.timestamp()
+            record.setdefault("eventSourceARN", "arn:aws:dynamodb:us-east-1:123456789012:table/t")
+        return {"Records": records}
+
+
+@pytest.fixture
+def stream(aws: Any, stack: Any) -> StreamReader:
+    return StreamReader(aws, stack.tables["Table"])

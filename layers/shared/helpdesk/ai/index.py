@@ -330,6 +330,13 @@ class S3IndexStore:
         logger.debug("index loaded", extra={"entries": len(index)})
         return index
 
+    def head_etag(self) -> str | None:
+        """The stored object's current ETag, or None when nothing is stored."""
+        try:
+            return self._client.head_object(Bucket=self._bucket, Key=self._key).get("ETag")
+        except Exception:  # botocore raises a bare ClientError (404) for HEAD
+            return None
+
     def save(self, index: EmbeddedIndex) -> None:
         """Store `index` if the object is unchanged since `load`; raises IndexStoreError when
         another writer got there first or S3 refuses the write."""
@@ -358,3 +365,94 @@ def bulk(
         index.upsert(id, vector, metadata)
         count += 1
     return count
+
+
+class PersistentIndex:
+    """An EmbeddedIndex kept in S3 between containers: `refresh` before a batch reloads it
+    when another container saved a newer copy, `flush` after a batch saves the changes.
+
+    Changes are journaled; when a save loses the race to another writer, the newer copy is
+    loaded, the journal replayed on it, and the save retried.
+    """
+
+    def __init__(
+        self,
+        store: S3IndexStore | None,
+        dimension: int,
+        *,
+        attempts: int = 3,
+    ) -> None:
+        self._store = store
+        self._dimension = dimension
+        self._attempts = attempts
+        self._index: EmbeddedIndex | None = None
+        self._journal: list[tuple[str, str, Any, Any]] = []
+
+    @property
+    def index(self) -> EmbeddedIndex:
+        if self._index is None:
+            loaded = self._store.load(self._dimension) if self._store else None
+            self._index = loaded or EmbeddedIndex(self._dimension)
+        return self._index
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def refresh(self) -> None:
+        """Reload from S3 when the stored copy changed since this container read it."""
+        if self._store is None or self._index is None:
+            return
+        current = self._store.head_etag()
+        if current != self._store.etag:
+            self._index = self._store.load(self._dimension) or EmbeddedIndex(self._dimension)
+            self._journal.clear()
+
+    def upsert(self, id: str, vector: np.ndarray, metadata: Mapping[str, Scalar]) -> None:
+        self.index.upsert(id, vector, metadata)
+        self._journal.append(("upsert", id, np.asarray(vector, dtype=np.float32), dict(metadata)))
+
+    def delete(self, id: str) -> None:
+        self.index.delete(id)
+        self._journal.append(("delete", id, None, None))
+
+    def update_metadata(self, id: str, metadata: Mapping[str, Scalar]) -> bool:
+        found = self.index.update_metadata(id, metadata)
+        if found:
+            self._journal.append(("meta", id, None, dict(metadata)))
+        return found
+
+    def query(self, vector: np.ndarray, k: int = 10, filters: Filters | None = None) -> list[Hit]:
+        return self.index.query(vector, k, filters)
+
+    def flush(self, keep: Filters | None = None) -> bool:
+        """Prune what fails `keep` (too old, closed), then save the changes, if any; returns
+        True when something was written.
+
+        Raises IndexStoreError when every attempt lost the race or S3 refused the write.
+        """
+        if self._index is None or not self._index.dirty or self._store is None:
+            return False
+        for attempt in range(self._attempts):
+            if keep:
+                self._index.prune(keep)
+            try:
+                self._store.save(self._index)
+                self._journal.clear()
+                return True
+            except IndexStoreError:
+                if attempt == self._attempts - 1:
+                    raise
+                logger.debug("index changed in S3; replaying", extra={"attempt": attempt})
+                self._index = self._store.load(self._dimension) or EmbeddedIndex(self._dimension)
+                self._replay(self._index)
+        return False
+
+    def _replay(self, index: EmbeddedIndex) -> None:
+        for operation, id, vector, metadata in self._journal:
+            if operation == "upsert":
+                index.upsert(id, vector, metadata)
+            elif operation == "delete":
+                index.delete(id)
+            else:
+                index.update_metadata(id, metadata)
+        index.dirty = True
