@@ -108,7 +108,8 @@ class LocalIngestDesk:
         recipients: list[str] | None = None,
         verdicts: dict[str, str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Store one raw mail as the S3 action does and invoke ingest; returns its results."""
+        """Store one raw mail as the S3 action does and invoke ingest; returns its results,
+        each with the `source_key` the raw mail was stored under."""
         ses_message_id = uuid.uuid4().hex
         self.s3.put_object(
             Bucket=self.stack.buckets["MailBucket"], Key=f"inbound/{ses_message_id}", Body=raw
@@ -121,7 +122,8 @@ class LocalIngestDesk:
             headers=_header_list(raw),
         )
         response = self.ingest.handler(event, FakeLambdaContext(function_name="IngestFunction"))
-        return list(response["results"])
+        source_key = f"inbound/{ses_message_id}"
+        return [{**result, "source_key": source_key} for result in response["results"]]
 
     def drain_outbound(self, *, max_rounds: int = 20) -> int:
         """Send everything on the outbound queue through the sender's handler; returns how
@@ -192,3 +194,19 @@ def sent_mail(endpoint: str, provider_ids: set[str] | None = None) -> list[dict[
 
 def load_raw(path: Path) -> bytes:
     return path.read_bytes()
+
+
+def mail_files(paths: list[Path]) -> list[Path]:
+    """The mail files of `paths` in the order given; a folder's files sorted by path, its
+    notes (*.md) and its HTML-to-text documents left out."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix != ".md" and "html_to_text" not in p.parts
+            )
+        else:
+            found.append(path)
+    return found

@@ -124,3 +124,13 @@ def test_mail_without_message_id_gets_a_stable_id_from_its_bytes() -> None:
     assert first == stable_message_id(mail, b"raw bytes")
     assert first != stable_message_id(mail, b"other bytes")
     assert stable_message_id(_mail(), b"raw bytes") == "<a@customer.example>"
+
+
+def test_raw_bytes_that_the_parser_passed_through_are_made_storable() -> None:
+    from helpdesk.mail.ingest import scrub
+
+    mail = scrub(_mail(subject="caf\udce9", references=["<a\udcff@x>"], text="ok"))
+
+    assert mail.subject == "caf\ufffd"
+    assert mail.references == ["<a\ufffd@x>"]
+    assert mail.model_dump_json()  # storable as JSON

@@ -177,6 +177,40 @@ def stable_message_id(mail: ParsedMail, raw: bytes) -> str:
     return f"<sha256-{hashlib.sha256(raw).hexdigest()[:32]}@helpdesk.invalid>"
 
 
+def scrub(mail: ParsedMail) -> ParsedMail:
+    """The mail with every string made storable: lone surrogates (raw 8-bit bytes a lenient
+    decoder passed through) become U+FFFD, so that JSON and DynamoDB accept them."""
+    update: dict[str, Any] = {}
+    for name, value in mail:
+        if isinstance(value, str):
+            update[name] = _text(value)
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            update[name] = [_text(item) for item in value]
+    update["attachments"] = [
+        part.model_copy(
+            update={
+                "filename": _text(part.filename),
+                "content_type": _text(part.content_type),
+                "content_id": _text(part.content_id) if part.content_id else None,
+            }
+        )
+        for part in mail.attachments
+    ]
+    return mail.model_copy(update=update)
+
+
+def _text(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            raw = value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = value.encode("utf-8", "surrogatepass")
+        return raw.decode("utf-8", "replace")
+    return value
+
+
 class AttachmentStore:
     """Stores attachments under unguessable keys, by a size and count policy.
 
@@ -288,7 +322,7 @@ class IngestService:
         """
         received_at = delivery.received_at or now
         raw, source_key = self._raw(delivery)
-        mail = self._parse(raw, received_at=received_at)
+        mail = scrub(self._parse(raw, received_at=received_at))
         message_id = stable_message_id(mail, raw)
 
         if mail.outcome == Outcome.BOUNCE:
