@@ -49,6 +49,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     os.environ.update(PORTAL_ENVIRONMENT)
     os.environ["HELPDESK_PUBLIC_URL"] = f"{info.gateway}/{info.stage}"
     previous.setdefault("HELPDESK_PUBLIC_URL", None)
+    _reset_portal()
     desk = Desk(stack=stack, gateway=info.gateway, base=f"{info.gateway}/{info.stage}/")
     try:
         status, _ = desk.call("GET", "api/health")
@@ -63,6 +64,101 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
             else:
                 os.environ[name] = value
         _forget_cached_clients()
+        _reset_portal()
+
+
+def _reset_portal() -> None:
+    # The portal function runs in this process and caches its settings on first use.
+    from helpdesk.portal import context
+
+    context.reset()
+
+
+KB_ARTICLES = [
+    (
+        "Resetting your password",
+        "Open the sign-in page and choose *Forgot password*. The reset "
+        "mail arrives within five minutes; check the spam folder.",
+    ),
+    ("Changing the VAT number on invoices", "Admins can change the VAT number under Billing."),
+    ("Exporting reports to CSV", "Every report has an Export button at its top right."),
+]
+
+
+@pytest.fixture(scope="session")
+def seeded(desk: Desk) -> dict[str, Any]:
+    """Agents, a team, categories, a macro, a canned response and knowledge-base articles.
+
+    The first admin is written straight into the configuration (as `helpdesk` seeding does);
+    everything else goes through the admin API with that admin's dev-login token.
+    """
+    from helpdesk.data.config import ConfigRepository
+    from helpdesk.domain.models import Agent, Role
+
+    table = desk.stack.session.resource("dynamodb").Table(desk.stack.stack.tables["Table"])
+    ConfigRepository(table).put(
+        "agents",
+        "ada",
+        Agent(id="ada", email="ada@example.com", name="Ada Admin", role=Role.ADMIN),
+    )
+    admin = desk.agent_token("ada")
+
+    def put(kind: str, item: dict[str, Any]) -> None:
+        desk.ok("PUT", f"api/admin/{kind}/{item['id']}", item, token=admin)
+
+    put("teams", {"id": "billing", "name": "Billing"})
+    put("teams", {"id": "support", "name": "Support"})
+    put(
+        "agents",
+        {"id": "bob", "email": "bob@example.com", "name": "Bob Agent", "teams": ["billing"]},
+    )
+    put("categories", {"id": "invoices", "name": "Invoices", "team": "billing"})
+    put("categories", {"id": "access", "name": "Access", "team": "support"})
+    put(
+        "macros",
+        {
+            "id": "escalate-billing",
+            "name": "Escalate to billing",
+            "changes": {"team": "billing", "priority": "high", "add_tags": ["escalated"]},
+            "reply": "Ticket {{ticket.number}} is now with billing.",
+            "reply_kind": "note",
+        },
+    )
+    put(
+        "canned-responses",
+        {
+            "id": "fixed",
+            "title": "Fixed, thanks",
+            "text": "Hello {{requester.name}}, ticket #{{ticket.number}} is resolved.",
+        },
+    )
+    return {
+        "admin_token": admin,
+        "agent_id": "bob",
+        "agent_token": desk.agent_token("bob"),
+        "macro_name": "Escalate to billing",
+        "macro_tag": "escalated",
+        "canned_title": "Fixed, thanks",
+        "kb": _seed_knowledge_base(desk, table),
+    }
+
+
+def _seed_knowledge_base(desk: Desk, table: Any) -> list[str]:
+    """Writes the articles through the knowledge base's service; returns the titles that the
+    portal's suggestions route then finds (empty while that route is not wired to it)."""
+    from datetime import UTC, datetime
+
+    from helpdesk.kb.models import ArticleDraft
+    from helpdesk.kb.repository import ArticleRepository
+    from helpdesk.kb.service import KnowledgeBase
+
+    kb = KnowledgeBase(ArticleRepository(table))
+    now = datetime.now(UTC)
+    for title, body in KB_ARTICLES:
+        kb.create(ArticleDraft(title=title, body=body), now=now, author="ada")
+    found = desk.ok("GET", "api/portal/suggestions?q=reset%20my%20password")
+    titles = [article["title"] for article in found.get("articles", [])]
+    return titles if KB_ARTICLES[0][0] in titles else []
 
 
 def _forget_cached_clients() -> None:

@@ -87,7 +87,7 @@ def test_agent_filters_the_queue_applies_a_macro_replies_and_solves(
         {"subject": subject, "text": "The VAT line says 0%."},
         token=customer,
     )
-    number = ticket["number"]
+    number = ticket["ticket"]["number"]
 
     # WHEN an agent signs in with the dev login
     page, watch = open_page(desk.agent_url)
@@ -113,7 +113,10 @@ def test_agent_filters_the_queue_applies_a_macro_replies_and_solves(
     page.get_by_role("button", name="Apply macro").click()
     expect(page.get_by_role("status")).to_contain_text("applied")
     expect(page.locator("#ticket-badges")).to_contain_text(seeded["macro_tag"])
-    expect(page.get_by_label("Priority", exact=True)).to_have_value("high")
+    properties = page.get_by_role("region", name="Properties")
+    expect(properties.get_by_label("Priority")).to_have_value("high")
+    expect(properties.get_by_label("Team")).to_have_value("billing")
+    expect(page.locator("#thread")).to_contain_text(f"Ticket {number} is now with billing.")
 
     # AND replies with a canned response, setting the ticket solved
     page.keyboard.press("Escape")
@@ -150,7 +153,7 @@ def test_customer_rates_a_solved_ticket(desk: Desk, seeded: dict[str, Any], open
         {"subject": "Export to CSV fails", "text": "It times out."},
         token=customer,
     )
-    number = ticket["number"]
+    number = ticket["ticket"]["number"]
     agent = seeded["agent_token"]
     version = desk.ok("GET", f"api/agent/tickets/{number}", token=agent)["ticket"]["version"]
     desk.ok(

@@ -15,6 +15,8 @@ from tests.e2e.browser.support import Desk, Sink, Watch, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+EVERY_STATUS = "open,pending,on_hold,solved,closed"
+
 
 def hostile_html(sink: str) -> str:
     """One body carrying every kind of payload; each one would mark the page if it ran."""
@@ -106,7 +108,7 @@ def hostile_ticket(desk: Desk, sink: Sink, seeded: dict[str, Any]) -> dict[str, 
 def _find_ticket(desk: Desk, token: str, subject: str) -> int:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        page = desk.ok("GET", f"api/agent/tickets?status=&q={subject.split()[-1]}", token=token)
+        page = desk.ok("GET", f"api/agent/tickets?status={EVERY_STATUS}&q={subject.split()[-1]}", token=token)
         if page["tickets"]:
             return int(page["tickets"][0]["number"])
         time.sleep(0.5)

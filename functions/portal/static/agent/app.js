@@ -9,9 +9,9 @@ import { compose, openTicket, startTicketPane, stopPresence } from "./ticket.js"
 
 const TOKEN_KEY = "helpdesk.agent.token";
 const NOTICE_KEY = "helpdesk.agent.notice";
+const AGENT_KEY = "helpdesk.agent.record";
 let me = null;
 
-start();
 
 async function start() {
   byId("dev-form").addEventListener("submit", devLogin);
@@ -46,6 +46,10 @@ async function whoAmI() {
   } catch {
     me = null;
   }
+  // NOTE: a token without an email claim leaves /me without the agent's record; the dev
+  // login's answer names the agent, so it fills the gap for display and "assign to me".
+  const known = JSON.parse(sessionStorage.getItem(AGENT_KEY) || "null");
+  if (me && known && !me.email) me = { ...me, id: known.id, name: known.name, email: known.email };
   return me;
 }
 
@@ -55,6 +59,7 @@ async function devLogin(event) {
   if (!agentId) return signInError("Enter an agent id.");
   try {
     const session = await api("api/auth/dev-login", { method: "POST", body: { agent_id: agentId } });
+    sessionStorage.setItem(AGENT_KEY, JSON.stringify(session.agent || null));
     return signedIn(session.token);
   } catch (error) {
     return signInError(
@@ -67,6 +72,7 @@ function useToken(event) {
   event.preventDefault();
   const token = byId("token-input").value.trim();
   if (!token) return signInError("Paste an ID token first.");
+  sessionStorage.removeItem(AGENT_KEY);
   return signedIn(token);
 }
 
@@ -94,6 +100,7 @@ function showSignIn() {
 function signOut(message) {
   stopPresence();
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(AGENT_KEY);
   setToken(null);
   me = null;
   // A fresh page drops every piece of state the last agent left behind.
@@ -152,3 +159,5 @@ function shortcut(event) {
   event.preventDefault();
   action();
 }
+
+start();

@@ -14,20 +14,33 @@ import {
 } from "./labels.js";
 
 const UNSOLVED = "open,pending,on_hold";
+const ALL = STATUSES.map(([value]) => value).join(",");
 const ANY = [["", "Any"]];
-const queue = { tickets: [], cursor: null, selected: null, onOpen: () => {}, loading: null };
+const queue = {
+  tickets: [],
+  cursor: null,
+  selected: null,
+  onOpen: () => {},
+  loading: null,
+  shown: null,
+};
 
 /** Fills the filter pickers and loads the first page; `onOpen(number)` opens a ticket. */
 export function startQueue(onOpen) {
   queue.onOpen = onOpen;
   fillFilters();
   const form = byId("filters");
-  form.addEventListener("change", () => reload());
+  // A text box also fires "change" when it loses focus; reload only when a filter moved, so
+  // that clicking a ticket right after typing does not pull the list from under the click.
+  const changed = () => {
+    if (JSON.stringify(filters()) !== queue.shown) reload();
+  };
+  form.addEventListener("change", changed);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     reload();
   });
-  const typed = debounce(() => reload(), 350);
+  const typed = debounce(changed, 350);
   byId("f-q").addEventListener("input", typed);
   byId("f-tag").addEventListener("input", typed);
   byId("queue-more").addEventListener("click", () => loadPage(false));
@@ -38,7 +51,7 @@ function fillFilters() {
   const agents = directory.agents;
   replace(
     byId("f-status"),
-    options([[UNSOLVED, "Unsolved"], ...STATUSES, ["", "Any"]], UNSOLVED),
+    options([[UNSOLVED, "Unsolved"], ...STATUSES, [ALL, "Any"]], UNSOLVED),
   );
   replace(byId("f-priority"), options([...ANY, ...PRIORITIES], ""));
   replace(byId("f-team"), options([...ANY, ...directory.teams], ""));
@@ -72,6 +85,7 @@ function filters() {
 
 /** Reloads the queue from the first page with the current filters. */
 export function reload() {
+  queue.shown = JSON.stringify(filters());
   queue.tickets = [];
   queue.cursor = null;
   replace(byId("queue-list"));

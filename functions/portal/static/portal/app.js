@@ -19,7 +19,6 @@ const STATUS_WORDS = {
 const state = { me: null, cursor: null, ticket: null, suggestionsAsked: "" };
 const status = byId("status");
 
-start();
 
 async function start() {
   whenUnauthorised(() => {
@@ -266,10 +265,11 @@ async function openTicket(event) {
   button.disabled = true;
   try {
     const attachments = await uploadAll(byId("new-files").files);
-    const ticket = await api("api/portal/tickets", {
+    const opened = await api("api/portal/tickets", {
       method: "POST",
       body: { subject: subject.value.trim(), text: text.value, attachments },
     });
+    const ticket = opened.ticket || opened;
     announce(status, `Thanks. Your request #${ticket.number} is open.`, "ok");
     window.location.hash = `#/tickets/${ticket.number}`;
   } catch (error) {
@@ -478,3 +478,5 @@ function fieldError(input, errorId, message) {
   if (message) input.focus();
   return Boolean(message);
 }
+
+start();
