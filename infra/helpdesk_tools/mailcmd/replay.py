@@ -183,7 +183,7 @@ def _sent_report(item: dict[str, Any]) -> dict[str, Any]:
 
     mail = message_from_string(item.get("raw_data", ""), policy=default)
     return {
-        "to": item.get("destinations", []),
+        "to": list(dict.fromkeys(item.get("destinations", []))),
         "subject": str(mail.get("Subject", "")),
         "headers": {name: str(mail[name]) for name in _SHOWN_HEADERS if mail[name] is not None},
     }
