@@ -38,8 +38,9 @@ EXCERPT_CHARS = 700
 
 _MD_LINK = re.compile(r"\[([^\]]*)\]\(\s*([^)\s]+)\s*\)")
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>()\"'\]\[]+[^\s<>()\"'.,;:!?\]\[]", re.I)
+_NUMBER = r"\d(?:[\d,.]*\d)?"
 _FIGURE = re.compile(
-    r"(?:[$€£¥]\s?\d[\d,.]*|\d[\d,.]*\s?(?:%|percent|usd|eur|gbp|dollars?|euros?|pounds?)\b)",
+    rf"(?:[$€£¥]\s?{_NUMBER}|{_NUMBER}\s?(?:%|(?:percent|usd|eur|gbp|dollars?|euros?|pounds?)\b))",
     re.I,
 )
 
@@ -244,5 +245,5 @@ def _norm(url: str) -> str:
 
 
 def _digits(figure: str) -> str:
-    number = re.search(r"\d[\d,.]*", figure)
-    return number.group(0).rstrip(".,").replace(",", "") if number else figure
+    number = re.search(_NUMBER, figure)
+    return number.group(0).replace(",", "") if number else figure
