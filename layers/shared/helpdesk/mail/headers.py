@@ -112,7 +112,7 @@ def parse_mailbox(value: str, hints: Sequence[str] = ()) -> tuple[str | None, st
     there are none: a display name that looks like an address is never the address.
     Returns (None, name) when there is no address at all.
     """
-    value = unfold(value)
+    value = _decode_raw(unfold(value), hints, DEFAULT_FALLBACKS)
     bare_value = _blank(_COMMENT, _strip_quoted(value)) if "(" in value else _strip_quoted(value)
     angle = _ANGLE_ADDRESS.search(bare_value)
     if angle is not None:
@@ -136,7 +136,7 @@ def parse_mailbox(value: str, hints: Sequence[str] = ()) -> tuple[str | None, st
 
 def parse_address_list(value: str) -> list[str]:
     """Every addr-spec in an address-list header (To, Cc), lower-cased domain, in order."""
-    value = unfold(value)
+    value = _decode_raw(unfold(value), (), DEFAULT_FALLBACKS)
     found: list[str] = []
     try:
         pairs = getaddresses([value])
@@ -191,7 +191,7 @@ def parse_message_id(value: str) -> str | None:
 
 def parse_message_ids(value: str) -> list[str]:
     """Every message id in a header (References, In-Reply-To), in order, each as "<id>"."""
-    value = unfold(value)
+    value = _decode_raw(unfold(value), (), DEFAULT_FALLBACKS)
     ids = [f"<{m.strip()}>" for m in _MSG_ID.findall(value) if m.strip() and " " not in m.strip()]
     if not ids:
         ids = [f"<{token.strip('<>')}>" for token in value.split() if "@" in token]

@@ -16,6 +16,10 @@ _HIDDEN_STYLE = re.compile(
 )
 # Tags whose content is removed along with them, on top of nh3's script and style.
 _DROPPED_WITH_CONTENT = {"script", "style", "title", "head", "template", "noscript", "object"}
+# nh3's defaults, plus text direction and language, which carry meaning and cannot hide anything.
+_ATTRIBUTES = {tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()} | {
+    "*": {"dir", "lang", "title"}
+}
 _URL_SCHEMES = {"http", "https", "mailto", "cid", "tel"}
 
 
@@ -52,6 +56,7 @@ def sanitise_html(markup: str) -> str | None:
             _without_hidden(markup),
             clean_content_tags=_DROPPED_WITH_CONTENT,
             url_schemes=_URL_SCHEMES,
+            attributes=_ATTRIBUTES,
             strip_comments=True,
         )
     except Exception:  # nh3 rejects very odd input; then nothing is shown
