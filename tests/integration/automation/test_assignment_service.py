@@ -15,9 +15,9 @@ NOW = datetime(2026, 3, 19, 9, 30, tzinfo=UTC)
 
 def _desk(table: Any, mode: AssignmentMode, *agents: Agent) -> AssignmentService:
     config = ConfigRepository(table)
-    config.put("team", "billing", Team(id="billing", name="Billing", assignment=mode))
+    config.put("teams", "billing", Team(id="billing", name="Billing", assignment=mode))
     for agent in agents:
-        config.put("agent", agent.id, agent)
+        config.put("agents", agent.id, agent)
     return AssignmentService(table)
 
 
@@ -96,7 +96,7 @@ def test_manual_team_leaves_tickets_unassigned(table: Any) -> None:
 def test_tickets_of_an_agent_away_too_long_move_to_someone_available(table: Any) -> None:
     config = ConfigRepository(table)
     config.put(
-        "team",
+        "teams",
         "billing",
         Team(
             id="billing",
@@ -107,8 +107,8 @@ def test_tickets_of_an_agent_away_too_long_move_to_someone_available(table: Any)
     )
     ann = _agent("ann", online=False, away_since=NOW - timedelta(hours=2))
     bob = _agent("bob")
-    config.put("agent", "ann", ann)
-    config.put("agent", "bob", bob)
+    config.put("agents", "ann", ann)
+    config.put("agents", "bob", bob)
     service = AssignmentService(table)
     held = _ticket(7).model_copy(update={"assignee": "ann"})
 

@@ -170,7 +170,7 @@ def test_rules_fire_once_per_event_and_never_answer_their_own_write_on_the_strea
     aws: Any, table: Any
 ) -> None:
     ConfigRepository(table).put(
-        "rule",
+        "rules",
         "urgent-outage",
         Rule(
             id="urgent-outage",
@@ -184,7 +184,7 @@ def test_rules_fire_once_per_event_and_never_answer_their_own_write_on_the_strea
         ),
     )
     ConfigRepository(table).put(
-        "rule",
+        "rules",
         "any-update",
         Rule(
             id="any-update",
@@ -224,7 +224,7 @@ def test_rules_fire_once_per_event_and_never_answer_their_own_write_on_the_strea
 
 def test_a_customer_reply_raises_the_customer_replied_event(aws: Any, table: Any) -> None:
     ConfigRepository(table).put(
-        "rule",
+        "rules",
         "reply-reopens-priority",
         Rule(
             id="reply-reopens-priority",
@@ -260,11 +260,11 @@ def test_new_tickets_with_a_team_are_assigned_and_loads_follow_the_stream(
 
     config = ConfigRepository(table)
     config.put(
-        "team", "billing", Team(id="billing", name="Billing", assignment=AssignmentMode.LOAD_BASED)
+        "teams", "billing", Team(id="billing", name="Billing", assignment=AssignmentMode.LOAD_BASED)
     )
     for agent_id in ("ann", "bob"):
         config.put(
-            "agent",
+            "agents",
             agent_id,
             Agent(id=agent_id, email=f"{agent_id}@desk.org", name=agent_id, teams=["billing"]),
         )

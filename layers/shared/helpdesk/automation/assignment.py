@@ -107,7 +107,7 @@ class AssignmentService:
         team = self._team(ticket.team)
         if team is None or team.assignment == AssignmentMode.MANUAL:
             return None
-        agents = available(self._config.list("agent", Agent), team.id)
+        agents = available(self._config.list("agents", Agent), team.id)
         needs = required_skills(ticket) if team.match_skills else frozenset()
         for _attempt in range(MAX_ATTEMPTS):
             loads = self.loads([agent.id for agent in agents])
@@ -180,7 +180,7 @@ class AssignmentService:
         return moves
 
     def _team(self, team_id: str) -> Team | None:
-        found = [team for team in self._config.list("team", Team) if team.id == team_id]
+        found = [team for team in self._config.list("teams", Team) if team.id == team_id]
         return found[0] if found else None
 
     def _cursor(self, team_id: str) -> tuple[str | None, int]:

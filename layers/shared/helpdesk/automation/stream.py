@@ -192,7 +192,7 @@ class AutomationProcessor:
     def _run_rules(
         self, trigger: Trigger, tag: str | None, number: int, *, now: datetime, result: RecordResult
     ) -> None:
-        rules = self._config.list("rule", Rule)
+        rules = self._config.list("rules", Rule)
         if not any(rule.trigger == trigger and rule.enabled for rule in rules):
             return
         for _attempt in range(SAVE_ATTEMPTS):

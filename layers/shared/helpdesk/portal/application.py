@@ -31,6 +31,7 @@ BLUEPRINTS: list[str] = [
     "helpdesk.portal.blueprints.admin",
     "helpdesk.portal.blueprints.customer",
     "helpdesk.portal.blueprints.webhooks",
+    "helpdesk.portal.blueprints.reports",
 ]
 
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -45,6 +45,7 @@ KINDS: dict[str, type[BaseModel] | str] = {
     "webhooks": Webhook,
     "organisations": Organisation,
     "branding": Branding,
+    "rules": "helpdesk.automation.rules:Rule",
 }
 
 
