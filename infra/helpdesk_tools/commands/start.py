@@ -43,6 +43,10 @@ def register(subparsers: Any) -> None:
         "--sla-interval", type=float, default=defaults.sla_interval,
         help="seconds between SLA sweeps (the template says one minute)",
     )  # fmt: skip
+    parser.add_argument(
+        "--url-prefix", default=defaults.url_prefix,
+        help="path the API and pages are served under (API Gateway's stage; '' for the root)",
+    )  # fmt: skip
     parser.add_argument("--state-dir", type=Path, default=STATE_DIR)
     parser.add_argument("--state", type=Path, help="start from this exported state file")
     parser.add_argument("--fresh", action="store_true", help="ignore the saved state")
@@ -67,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         mail_domain=args.mail_domain,
         max_message_bytes=args.max_message_bytes,
         sla_interval=args.sla_interval,
+        url_prefix=args.url_prefix,
         state_dir=args.state_dir,
     )
     saved = args.state_dir / STATE_FILE
@@ -127,7 +132,8 @@ def _banner(
         f"helpdesk is running locally (ready in {ready:.1f} s)",
         f"  customer portal  {info.portal_url}",
         f"  agent workspace  {info.agent_url}",
-        f"  REST API         {info.api_url}",
+        f"  REST API         {info.api_url}  (sign in: POST api/auth/dev-login"
+        ' {"agent_id": "a-1"})',
         f"  send mail to     {info.support_address} via SMTP {info.smtp_host}:{info.smtp_port}",
         "                   e.g. helpdesk send path/to/mail.eml",
         f"  sent mail        {info.outbox_url}  or  helpdesk outbox",

@@ -1,7 +1,10 @@
-"""HTTP in: stands in for API Gateway's REST API. Every request under /<stage>/ becomes a proxy
-event for the portal function, whose proxy response becomes the HTTP response.
+"""HTTP in: stands in for API Gateway's REST API. Every request becomes a proxy event for the
+portal function, whose proxy response becomes the HTTP response.
 
-The gateway itself serves only /local/outbox (the sent mail) and a redirect from / to the portal.
+The local stack serves under the stage prefix (/api), as API Gateway does, so that URLs and
+the pages' relative links resolve exactly as in AWS; with `prefix=""` it serves at the root
+instead (docs/api.md's paths), and the events name the stage either way. The gateway itself
+serves only /local/outbox (the sent mail) and a redirect from / to the stage.
 """
 
 from __future__ import annotations
@@ -37,14 +40,16 @@ class Gateway:
         invoke: Callable[[dict[str, Any]], Any],
         outbox: Callable[[], list[SentMail]],
         stage: str = "api",
+        prefix: str = "",
     ) -> None:
-        handler = _handler_class(invoke, outbox, stage)
+        handler = _handler_class(invoke, outbox, stage, prefix.rstrip("/"))
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="gateway", daemon=True
         )
         self.stage = stage
+        self.prefix = prefix.rstrip("/")
 
     @property
     def url(self) -> str:
@@ -64,9 +69,8 @@ def _handler_class(
     invoke: Callable[[dict[str, Any]], Any],
     outbox: Callable[[], list[SentMail]],
     stage: str,
+    prefix: str,
 ) -> type[BaseHTTPRequestHandler]:
-    prefix = f"/{stage}"
-
     class _Handler(BaseHTTPRequestHandler):
         server_version = "helpdesk-local-gateway"
         protocol_version = "HTTP/1.1"
@@ -83,9 +87,9 @@ def _handler_class(
             parts = urlsplit(self.path)
             if parts.path in ("/local/outbox", "/local/outbox.json"):
                 self._outbox(parts.path.endswith(".json"))
-            elif parts.path == "/":
-                self._send(302, [("Location", f"{prefix}/portal/")], b"")
-            elif parts.path == prefix or parts.path.startswith(prefix + "/"):
+            elif prefix and parts.path == "/":
+                self._send(302, [("Location", f"{prefix}/")], b"")
+            elif not prefix or parts.path == prefix or parts.path.startswith(prefix + "/"):
                 self._proxy(parts.path[len(prefix) :], parts.query)
             else:
                 self._json(404, {"message": "Not Found"})

@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 _LOG = {"component": "stack"}
 
 STATE_DIR = ROOT / ".local"
+LOCAL_AGENT_ID = "a-1"
 STACK_FILE = "stack.json"
 
 
@@ -56,6 +57,7 @@ class LocalSettings:
     poll_interval: float = 0.5
     stream_max_retries: int = 3
     stream_retry_delay: float = 1.0
+    url_prefix: str = "/api"  # the stage, as API Gateway serves it; "" serves at the root
     outbound_visibility_timeout: int | None = None
     state_dir: Path = field(default_factory=lambda: STATE_DIR)
 
@@ -71,6 +73,7 @@ class StackInfo:
     mail_domain: str
     support_address: str
     stage: str
+    prefix: str
     pid: int
     started_at: str
     tables: dict[str, str]
@@ -79,15 +82,15 @@ class StackInfo:
 
     @property
     def portal_url(self) -> str:
-        return f"{self.gateway}/{self.stage}/portal/"
+        return f"{self.gateway}{self.prefix}/"
 
     @property
     def agent_url(self) -> str:
-        return f"{self.gateway}/{self.stage}/agent/"
+        return f"{self.gateway}{self.prefix}/agent"
 
     @property
     def api_url(self) -> str:
-        return f"{self.gateway}/{self.stage}/"
+        return f"{self.gateway}{self.prefix}/api/"
 
     @property
     def outbox_url(self) -> str:
@@ -160,22 +163,28 @@ class LocalStack:
         self.session = boto3.session.Session(region_name=REGION)
         self.stack = create_stack(self.session, prefix=settings.prefix)
         self._verify_mail_identity()
-        self._set_environment(
-            function_environment(self.stack, self.aws.endpoint, settings.mail_domain, template)
+        self.functions = {
+            logical_id: LocalFunction(spec, settings.prefix)
+            for logical_id, spec in function_specs(template).items()
+        }
+        self._bind_gateway()
+        assert self.gateway is not None
+        environment = function_environment(
+            self.stack, self.aws.endpoint, settings.mail_domain, template
         )
+        environment.update(_local_portal_environment(self.gateway.url + self.gateway.prefix))
+        self._set_environment(environment)
         _forget_cached_clients()
         if state_document is not None:
             self.imported = state.import_state(
                 self.session, state_document, self.stack.tables, self.stack.buckets
             )
             logger.info("state restored", extra={**_LOG, **self.imported})
-        self.functions = {
-            logical_id: LocalFunction(spec, settings.prefix)
-            for logical_id, spec in function_specs(template).items()
-        }
+        self._ensure_local_agent()
         self._warm_functions()
         self._start_pollers()
         self._start_inbound()
+        self.gateway.start()
         self.info = self._describe()
         self._write_info(self.info)
         return self.info
@@ -256,15 +265,39 @@ class LocalStack:
             self.inbox, settings.host, settings.smtp_port, settings.max_message_bytes
         )
         self.smtp.start()
-        portal = self.functions["PortalFunction"]
+
+    def _bind_gateway(self) -> None:
+        assert self.aws is not None
         endpoint = self.aws.endpoint
         self.gateway = Gateway(
-            host=settings.host,
-            port=settings.http_port,
-            invoke=portal.invoke,
+            host=self.settings.host,
+            port=self.settings.http_port,
+            invoke=self.functions["PortalFunction"].invoke,
             outbox=lambda: read_outbox(endpoint),
+            prefix=self.settings.url_prefix,
         )
-        self.gateway.start()
+
+    def _ensure_local_agent(self) -> None:
+        # The dev login signs in agents from the configuration; a fresh desk gets one admin.
+        from helpdesk.data.config import ConfigRepository
+        from helpdesk.domain.models import Agent, Role
+        from helpdesk.exceptions import NotFoundError
+
+        assert self.stack is not None
+        agents = ConfigRepository(
+            self.session.resource("dynamodb").Table(self.stack.tables["Table"])
+        )
+        try:
+            agents.get("agents", LOCAL_AGENT_ID, Agent)
+        except NotFoundError:
+            agent = Agent(
+                id=LOCAL_AGENT_ID,
+                email=f"agent@{self.settings.mail_domain}",
+                name="Local Agent",
+                role=Role.ADMIN,
+            )
+            agents.put("agents", LOCAL_AGENT_ID, agent)
+            logger.info("local admin agent created", extra={**_LOG, "agent_id": LOCAL_AGENT_ID})
 
     def _ingest_dead_letter(self, event: dict[str, Any], error: BaseException) -> None:
         # The function's DeadLetterQueue receives the event of a failed asynchronous invocation.
@@ -287,6 +320,7 @@ class LocalStack:
             mail_domain=self.settings.mail_domain,
             support_address=f"support@{self.settings.mail_domain}",
             stage=self.gateway.stage,
+            prefix=self.gateway.prefix,
             pid=os.getpid(),
             started_at=datetime.now(UTC).isoformat(),
             tables=dict(self.stack.tables),
@@ -359,6 +393,15 @@ class LocalStack:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def _local_portal_environment(public_url: str) -> dict[str, str]:
+    # The portal's local-only switches: the dev login, links to this gateway, plain-HTTP cookies.
+    return {
+        "HELPDESK_DEV_LOGIN": "1",
+        "HELPDESK_PUBLIC_URL": public_url,
+        "HELPDESK_SECURE_COOKIES": "false",
+    }
 
 
 def _forget_cached_clients() -> None:
