@@ -329,6 +329,7 @@ def test_the_sla_function_sweeps_on_a_scheduled_event_and_ignores_others(
     ticket = _open_ticket(repo, store, datetime.now(UTC) - timedelta(hours=2))
     app = _load_function("sla")
     scheduled = json.loads((ROOT / "tests/fixtures/events/eventbridge_scheduled.json").read_text())
+    inbox = _subscribe(stack.buses["EventBus"], ["SLA Breached", "SLA Warning"])
 
     # WHEN it gets an unrelated event, then the scheduled one
     ignored = app.handler({**scheduled, "detail-type": "Object Created"}, _Context())
@@ -340,6 +341,35 @@ def test_the_sla_function_sweeps_on_a_scheduled_event_and_ignores_others(
     assert result["breaches"] == 1
     assert repo.get(ticket.number).sla.first_response.breached_at is not None
     assert [d["kind"] for d in hook.deliveries] == ["breach"]
+    # AND the breach went out as one domain event on the desk's bus
+    published = _drain(inbox)
+    assert [(e["detail-type"], e["detail"]["target"]) for e in published] == [
+        ("SLA Breached", "first_response")
+    ]
+    assert published[0]["detail"]["ticket_number"] == ticket.number
+
+
+def _subscribe(bus: str, detail_types: list[str]) -> str:
+    """An SQS queue that receives the bus's events of these detail types; returns its URL."""
+    session = boto3.session.Session(region_name="us-east-1")
+    sqs, events = session.client("sqs"), session.client("events")
+    url = sqs.create_queue(QueueName=f"{bus}-sla-inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="sla-inbox",
+        EventBusName=bus,
+        EventPattern=json.dumps({"source": ["helpdesk"], "detail-type": detail_types}),
+    )
+    events.put_targets(Rule="sla-inbox", EventBusName=bus, Targets=[{"Id": "inbox", "Arn": arn}])
+    return url
+
+
+def _drain(url: str) -> list[dict[str, Any]]:
+    sqs = boto3.session.Session(region_name="us-east-1").client("sqs")
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    return [json.loads(message["Body"]) for message in received.get("Messages", [])]
 
 
 class _Context:
