@@ -132,6 +132,15 @@ def seeded(desk: Desk) -> dict[str, Any]:
             "text": "Hello {{requester.name}}, ticket #{{ticket.number}} is resolved.",
         },
     )
+    put(
+        "sla-policies",
+        {
+            "id": "standard",
+            "name": "Standard",
+            "business_hours": False,
+            "targets": {"first_response": 60, "resolution": 480},
+        },
+    )
     return {
         "admin_token": admin,
         "agent_id": "bob",

@@ -164,9 +164,19 @@ class Watch:
         dialog.dismiss()
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """Saves a full-page screenshot under artifacts/screenshots/; returns its path."""
+def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
+    """Saves a screenshot under artifacts/screenshots/; returns its path. The workspace
+    scrolls inside its panes, so it is shot as the viewport shows it (`full_page=False`)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def sign_in_agent(page: Any, agent_id: str) -> str:
+    """Signs in on the workspace's dev login; returns the page title the brand gave it."""
+    page.get_by_label("Agent id").fill(agent_id)
+    title = str(page.title())  # the brand is applied before the sign-in form shows
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_role("list", name="Tickets").wait_for(state="attached")
+    return title

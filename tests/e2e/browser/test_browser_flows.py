@@ -106,7 +106,7 @@ def test_agent_filters_the_queue_applies_a_macro_replies_and_solves(
     queue.get_by_role("link", name=re.compile(re.escape(subject))).click()
     expect(page.get_by_role("heading", name=f"#{number} {subject}")).to_be_visible()
     expect(page.locator("#thread")).to_contain_text("The VAT line says 0%.")
-    screenshot(page, "agent-1-ticket")
+    screenshot(page, "agent-1-ticket", full_page=False)
 
     # AND applies the macro
     page.get_by_label("Macro").select_option(label=seeded["macro_name"])
@@ -134,7 +134,7 @@ def test_agent_filters_the_queue_applies_a_macro_replies_and_solves(
     # THEN the ticket is solved and the reply is in the thread
     expect(page.locator("#ticket-badges")).to_contain_text("Solved")
     expect(page.locator("#thread")).to_contain_text("It is fixed now.")
-    screenshot(page, "agent-2-solved")
+    screenshot(page, "agent-2-solved", full_page=False)
     view = desk.ok("GET", f"api/agent/tickets/{number}", token=seeded["agent_token"])
     assert view["ticket"]["status"] == "solved"
     assert seeded["macro_tag"] in view["ticket"]["tags"]

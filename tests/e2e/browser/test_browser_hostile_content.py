@@ -108,7 +108,9 @@ def hostile_ticket(desk: Desk, sink: Sink, seeded: dict[str, Any]) -> dict[str, 
 def _find_ticket(desk: Desk, token: str, subject: str) -> int:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        page = desk.ok("GET", f"api/agent/tickets?status={EVERY_STATUS}&q={subject.split()[-1]}", token=token)
+        page = desk.ok(
+            "GET", f"api/agent/tickets?status={EVERY_STATUS}&q={subject.split()[-1]}", token=token
+        )
         if page["tickets"]:
             return int(page["tickets"][0]["number"])
         time.sleep(0.5)
@@ -144,7 +146,7 @@ def test_a_hostile_mail_renders_inert_in_the_agent_workspace(
     page.wait_for_timeout(500)
 
     # THEN nothing ran, nothing reached the sink, and the overlay covers none of our controls
-    screenshot(page, "hostile-1-agent")
+    screenshot(page, "hostile-1-agent", full_page=False)
     _assert_nothing_ran(page, watch, sink, title)
     assert _control_is_on_top(page, "#composer-send")
     assert _control_is_on_top(page, "#props-save")
@@ -217,6 +219,6 @@ def test_unsanitised_html_that_slips_past_the_server_still_cannot_run(
     page.wait_for_timeout(500)
 
     # THEN still nothing ran and nothing reached out
-    screenshot(page, "hostile-3-unsanitised")
+    screenshot(page, "hostile-3-stored-raw", full_page=False)
     _assert_nothing_ran(page, watch, sink, title)
     assert _control_is_on_top(page, "#composer-send")
