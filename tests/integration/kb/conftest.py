@@ -15,6 +15,7 @@ import pytest
 
 from helpdesk.ai.embed import OnnxEmbedder, shared_onnx_embedder
 from helpdesk.data.tickets import TicketRepository
+from helpdesk.domain.models import AuditEvent, Channel, Direction, Message, Ticket
 from helpdesk.kb.answer import LocalAnswerer
 from helpdesk.kb.confirm import AnswerRecords
 from helpdesk.kb.models import ArticleDraft, Visibility
@@ -25,6 +26,7 @@ from helpdesk.kb.settings import KbSettings
 from helpdesk.settings import MailSettings
 
 WRITTEN = datetime(2026, 2, 1, 8, 0, tzinfo=UTC)
+OPENED = datetime(2026, 2, 3, 9, 59, tzinfo=UTC)
 
 ARTICLES = {
     "reset-password": (
@@ -124,6 +126,58 @@ def make_service(table: Any, kb: KnowledgeBase, **changes: Any) -> ResponderServ
 @pytest.fixture
 def service(kb_table: Any, kb: KnowledgeBase) -> ResponderService:
     return make_service(kb_table, kb)
+
+
+@pytest.fixture(name="make_service")
+def make_service_fixture() -> Any:
+    """`make_service(table, kb, **changes)`: a responder service with fields replaced."""
+    return make_service
+
+
+_numbers = iter(range(100, 100_000))
+
+
+def open_ticket(
+    table: Any,
+    text: str = "I forgot my password and cannot sign in. How do I reset it?",
+    *,
+    subject: str = "Cannot sign in",
+    requester: str = "ana@customer.example",
+    channel: Channel = Channel.PORTAL,
+    **fields: Any,
+) -> int:
+    """Store a new open ticket of team `support` with the customer's first message."""
+    auto_submitted = fields.pop("auto_submitted", None)
+    number = next(_numbers)
+    ticket = Ticket(
+        number=number,
+        subject=subject,
+        requester=requester,
+        channel=channel,
+        team="support",
+        created_at=OPENED,
+        updated_at=OPENED,
+        **fields,
+    )
+    message = Message(
+        ticket_number=number,
+        id=f"m{number}",
+        created_at=OPENED,
+        direction=Direction.INBOUND,
+        author=requester,
+        text=text,
+        visible_text=text,
+        message_id=f"<in-{number}@customer.example>" if channel == Channel.EMAIL else None,
+        auto_submitted=auto_submitted,
+    )
+    event = AuditEvent(ticket_number=number, at=OPENED, actor=requester, action="created")
+    TicketRepository(table).create(ticket, message, event)
+    return number
+
+
+@pytest.fixture(name="open_ticket")
+def open_ticket_fixture() -> Any:
+    return open_ticket
 
 
 class MessagesStub:

@@ -21,8 +21,8 @@ class KbSettings(BaseSettings):
     kb_base_url: str = "/help/articles"
     portal_url: str = ""
     # Hybrid search: answer when the best article's cosine and its gap clear these.
-    kb_min_score: float = 0.6
-    kb_min_gap: float = 0.05
+    kb_min_score: float = 0.5
+    kb_min_gap: float = 0.1
     # Keyword-only (no embedder): BM25 confidence and its gap.
     kb_keyword_min_score: float = 0.3
     kb_keyword_min_gap: float = 0.05

@@ -11,7 +11,6 @@ import pytest
 
 from helpdesk.data.tickets import TicketRepository
 from helpdesk.domain.models import (
-    AuditEvent,
     Channel,
     DeliveryState,
     Direction,
@@ -19,7 +18,6 @@ from helpdesk.domain.models import (
     MessageKind,
     Priority,
     Status,
-    Ticket,
     Triage,
 )
 from helpdesk.exceptions import UnauthorizedError
@@ -35,54 +33,14 @@ from helpdesk.kb.responder import (
 )
 from helpdesk.kb.service import KnowledgeBase
 from helpdesk.mail.outbound import OutboundQueue, SendJob
-from tests.integration.kb.conftest import make_service
 
 NOW = datetime(2026, 2, 3, 10, 0, tzinfo=UTC)
-PASSWORD = "I forgot my password and cannot sign in. How do I reset it?"
-_numbers = iter(range(100, 10_000))
 
 
 @pytest.fixture(scope="module")
 def table(kb_table: Any) -> Any:
     """The module's one table (the KB's), shared by every test here."""
     return kb_table
-
-
-def open_ticket(
-    table: Any,
-    text: str = PASSWORD,
-    *,
-    subject: str = "Cannot sign in",
-    requester: str = "ana@customer.example",
-    channel: Channel = Channel.PORTAL,
-    **fields: Any,
-) -> int:
-    auto_submitted = fields.pop("auto_submitted", None)
-    number = next(_numbers)
-    ticket = Ticket(
-        number=number,
-        subject=subject,
-        requester=requester,
-        channel=channel,
-        team="support",
-        created_at=NOW,
-        updated_at=NOW,
-        **fields,
-    )
-    message = Message(
-        ticket_number=number,
-        id=f"m{number}",
-        created_at=NOW,
-        direction=Direction.INBOUND,
-        author=requester,
-        text=text,
-        visible_text=text,
-        message_id=f"<in-{number}@customer.example>" if channel == Channel.EMAIL else None,
-        auto_submitted=auto_submitted,
-    )
-    event = AuditEvent(ticket_number=number, at=NOW, actor=requester, action="created")
-    TicketRepository(table).create(ticket, message, event)
-    return number
 
 
 def links_in(text: str) -> dict[str, str]:
@@ -102,7 +60,7 @@ def ai_reply(table: Any, number: int) -> Message:
 
 
 def test_a_confident_match_is_answered_and_waits_for_the_customer(
-    table: Any, service: ResponderService
+    table: Any, service: ResponderService, open_ticket: Any
 ) -> None:
     number = open_ticket(table)
 
@@ -122,7 +80,7 @@ def test_a_confident_match_is_answered_and_waits_for_the_customer(
 
 
 def test_yes_solves_the_ticket_as_ai_resolved_and_both_links_then_stop_working(
-    table: Any, service: ResponderService
+    table: Any, service: ResponderService, open_ticket: Any
 ) -> None:
     number = open_ticket(table)
     maybe_answer(number, now=NOW, service=service)
@@ -142,7 +100,7 @@ def test_yes_solves_the_ticket_as_ai_resolved_and_both_links_then_stop_working(
 
 
 def test_no_hands_the_ticket_back_to_its_team_with_a_note_of_what_was_tried(
-    table: Any, service: ResponderService
+    table: Any, service: ResponderService, open_ticket: Any
 ) -> None:
     number = open_ticket(table)
     maybe_answer(number, now=NOW, service=service)
@@ -160,7 +118,7 @@ def test_no_hands_the_ticket_back_to_its_team_with_a_note_of_what_was_tried(
 
 
 def test_a_customer_reply_hands_the_ticket_back_and_voids_the_links(
-    table: Any, service: ResponderService
+    table: Any, service: ResponderService, open_ticket: Any
 ) -> None:
     number = open_ticket(table)
     maybe_answer(number, now=NOW, service=service)
@@ -175,7 +133,9 @@ def test_a_customer_reply_hands_the_ticket_back_and_voids_the_links(
     assert not on_customer_reply(number, now=NOW + timedelta(minutes=5), service=service)
 
 
-def test_an_expired_link_is_refused(table: Any, service: ResponderService) -> None:
+def test_an_expired_link_is_refused(
+    table: Any, service: ResponderService, open_ticket: Any
+) -> None:
     number = open_ticket(table)
     maybe_answer(number, now=NOW, service=service)
     tokens = links_in(ai_reply(table, number).text)
@@ -200,7 +160,13 @@ def test_an_expired_link_is_refused(table: Any, service: ResponderService) -> No
     ],
 )  # fmt: skip
 def test_the_responder_never_answers_what_it_must_leave_to_a_person(
-    table: Any, kb: KnowledgeBase, fields: dict[str, Any], policy: dict[str, Any], reason: str
+    table: Any,
+    kb: KnowledgeBase,
+    make_service: Any,
+    open_ticket: Any,
+    fields: dict[str, Any],
+    policy: dict[str, Any],
+    reason: str,
 ) -> None:
     service = make_service(table, kb, policy=ResponderPolicy(**policy))
     number = open_ticket(table, **fields)
@@ -213,7 +179,9 @@ def test_the_responder_never_answers_what_it_must_leave_to_a_person(
     assert not any(m.direction == Direction.OUTBOUND for m in thread.messages)
 
 
-def test_an_angry_customer_is_left_to_a_person(table: Any, service: ResponderService) -> None:
+def test_an_angry_customer_is_left_to_a_person(
+    table: Any, service: ResponderService, open_ticket: Any
+) -> None:
     number = open_ticket(
         table,
         "This is terrible, awful, the worst service ever!!! I hate this, useless, I can't "
@@ -226,7 +194,7 @@ def test_an_angry_customer_is_left_to_a_person(table: Any, service: ResponderSer
 
 
 def test_a_question_the_kb_does_not_cover_is_left_to_a_person(
-    table: Any, service: ResponderService
+    table: Any, service: ResponderService, open_ticket: Any
 ) -> None:
     number = open_ticket(
         table, "Does your mobile app support dark mode on tablets?", subject="App theme"
@@ -239,7 +207,7 @@ def test_a_question_the_kb_does_not_cover_is_left_to_a_person(
 
 
 def test_internal_articles_are_never_used_to_answer_customers(
-    table: Any, service: ResponderService
+    table: Any, service: ResponderService, open_ticket: Any
 ) -> None:
     number = open_ticket(
         table, "How do agents connect to the office VPN with WireGuard?", subject="office VPN"
@@ -252,7 +220,7 @@ def test_internal_articles_are_never_used_to_answer_customers(
 
 
 def test_an_email_ticket_answer_is_queued_through_outbound_mail(
-    kb_stack: Any, table: Any, kb: KnowledgeBase
+    kb_stack: Any, table: Any, kb: KnowledgeBase, make_service: Any, open_ticket: Any
 ) -> None:
     sqs = boto3.session.Session(region_name="us-east-1").client("sqs")
     url = kb_stack.queue_urls["OutboundQueue"]
@@ -270,7 +238,7 @@ def test_an_email_ticket_answer_is_queued_through_outbound_mail(
 
 
 def test_an_answer_that_cannot_be_queued_goes_back_to_a_person(
-    table: Any, kb: KnowledgeBase
+    table: Any, kb: KnowledgeBase, make_service: Any, open_ticket: Any
 ) -> None:
     sqs = boto3.session.Session(region_name="us-east-1").client("sqs")
     missing = sqs.meta.endpoint_url + "/123456789012/no-such-queue"
