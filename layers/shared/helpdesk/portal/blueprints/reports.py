@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from helpdesk.portal.blueprints import pages
 from helpdesk.portal.router import Call, Router
 from helpdesk.reports.figures import Report, to_csv
 from helpdesk.reports.service import report
@@ -31,6 +32,11 @@ class ReportQuery(BaseModel):
         if not _DIMENSION.match(value):
             raise ValueError("dimension is all, or channel=, category= or team= a value")
         return value
+
+
+@router.route("/reports", "GET", auth="public", summary="The reports page", produces="text/html")
+def reports_page(call: Call) -> Response:
+    return pages.static_files.response("agent", "reports.html")
 
 
 def _figures(call: Call) -> Report:
