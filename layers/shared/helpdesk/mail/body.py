@@ -15,7 +15,7 @@ from email.policy import compat32
 from typing import Any
 
 from helpdesk.mail.charsets import codec_for, decode_bytes
-from helpdesk.mail.headers import decode_rfc2231, decode_text
+from helpdesk.mail.headers import decode_rfc2231, decode_text, unfold
 from helpdesk.mail.model import ParsedAttachment
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,17 @@ class Body:
     defects: list[str] = field(default_factory=list)
     charsets: list[str] = field(default_factory=list)
     parts: int = 0
+    part_types: list[tuple[str, Message]] = field(default_factory=list)
+
+
+@dataclass
+class _PartHeaders:
+    """A part's MIME headers, parsed once: each policy parse of a header costs real time."""
+
+    content_type: str
+    charset: str | None
+    disposition: str | None
+    filename: str | None
 
 
 def collect_body(message: Message, hints: list[str]) -> Body:
@@ -56,20 +67,16 @@ def _walk(part: Message, body: Body, depth: int, in_alternative: bool) -> None:
         body.defects.append("mime_too_deep_or_too_many_parts")
         return
     _note_defects(part, body)
-    try:
-        content_type = part.get_content_type()
-    except Exception:  # a header the policy cannot parse: read the part as plain text
-        logger.debug("content type unreadable", exc_info=True)
-        body.defects.append("content_type_unreadable")
-        content_type = "text/plain"
+    headers = _part_headers(part, body)
+    body.part_types.append((headers.content_type, part))
 
-    if content_type == "message/rfc822" or content_type == "message/global":
-        _attach_message(part, body, depth)
+    if headers.content_type in ("message/rfc822", "message/global"):
+        _attach_message(part, headers, body)
         return
     if part.is_multipart():
         children = part.get_payload()
         if isinstance(children, list):
-            alternative = content_type == "multipart/alternative"
+            alternative = headers.content_type == "multipart/alternative"
             for child in children:
                 if isinstance(child, Message):
                     _walk(child, body, depth + 1, in_alternative or alternative)
@@ -77,15 +84,53 @@ def _walk(part: Message, body: Body, depth: int, in_alternative: bool) -> None:
                 body.defects.append("part_after_closing_boundary")
                 _walk(stray, body, depth + 1, in_alternative)
             return
-    _leaf(part, content_type, body, in_alternative)
+    _leaf(part, headers, body, in_alternative)
+
+
+def _part_headers(part: Message, body: Body) -> _PartHeaders:
+    content_type = part.get_default_type()
+    params: dict[str, str] = {}
+    try:
+        header: Any = part.get("content-type")
+        if header is not None:
+            declared = str(getattr(header, "content_type", "")).lower()
+            if declared.count("/") == 1:
+                content_type = declared
+            params = {str(k).lower(): str(v) for k, v in getattr(header, "params", {}).items()}
+    except Exception:  # a Content-Type the policy cannot parse: read the part as plain text
+        logger.debug("content type unreadable", exc_info=True)
+        body.defects.append("content_type_unreadable")
+        content_type = "text/plain"
+
+    disposition: str | None = None
+    disposition_params: dict[str, str] = {}
+    try:
+        header = part.get("content-disposition")
+        if header is not None:
+            disposition = str(getattr(header, "content_disposition", "") or "").lower() or None
+            disposition_params = {
+                str(k).lower(): str(v) for k, v in getattr(header, "params", {}).items()
+            }
+    except Exception:  # unreadable disposition: decide by file name alone
+        logger.debug("content disposition unreadable", exc_info=True)
+
+    name = disposition_params.get("filename") or params.get("name")
+    return _PartHeaders(
+        content_type=content_type,
+        charset=params.get("charset"),
+        disposition=disposition,
+        filename=_filename(part, name),
+    )
 
 
 def _parts_after_the_end(part: Message) -> list[Message]:
     """Parts that a broken mail put after its closing boundary (a nested part that reused the
     outer boundary closes the outer one early); they are read rather than lost."""
     epilogue = part.epilogue
+    if not epilogue or "--" not in epilogue:
+        return []
     boundary = part.get_boundary()
-    if not epilogue or not boundary:
+    if not boundary:
         return []
     marker = f"--{boundary}"
     if marker not in epilogue:
@@ -100,10 +145,10 @@ def _parts_after_the_end(part: Message) -> list[Message]:
     return strays[:20]
 
 
-def _leaf(part: Message, content_type: str, body: Body, in_alternative: bool) -> None:
+def _leaf(part: Message, headers: _PartHeaders, body: Body, in_alternative: bool) -> None:
     payload = _payload_bytes(part, body)
-    filename = _filename(part)
-    disposition = _disposition(part)
+    content_type, filename = headers.content_type, headers.filename
+    disposition = headers.disposition
     main_type = content_type.split("/", 1)[0]
     is_body = disposition != "attachment" and filename is None
 
@@ -111,7 +156,7 @@ def _leaf(part: Message, content_type: str, body: Body, in_alternative: bool) ->
     if is_tnef and _unpack_tnef(payload, body):
         return
     if (is_body and content_type in ("text/plain", "text/html")) or main_type == "multipart":
-        text = _decode_text_part(part, payload, body)
+        text = _decode_text_part(headers.charset, payload, body)
         if content_type == "text/html":
             body.htmls.append(text)
         else:
@@ -119,7 +164,7 @@ def _leaf(part: Message, content_type: str, body: Body, in_alternative: bool) ->
         return
     readable = main_type == "text" and content_type not in _NOT_READABLE
     if is_body and readable and not in_alternative:
-        body.texts.append(_decode_text_part(part, payload, body))
+        body.texts.append(_decode_text_part(headers.charset, payload, body))
         return
     body.attachments.append(
         ParsedAttachment(
@@ -133,7 +178,7 @@ def _leaf(part: Message, content_type: str, body: Body, in_alternative: bool) ->
     )
 
 
-def _attach_message(part: Message, body: Body, depth: int) -> None:
+def _attach_message(part: Message, headers: _PartHeaders, body: Body) -> None:
     inner = part.get_payload()
     if isinstance(inner, list) and inner and isinstance(inner[0], Message):
         inner_message: Message | None = inner[0]
@@ -153,7 +198,7 @@ def _attach_message(part: Message, body: Body, depth: int) -> None:
         body.parts += _count_parts(inner_message)
     elif isinstance(inner, (str, bytes)):
         payload = inner.encode("utf-8", "surrogateescape") if isinstance(inner, str) else inner
-    name = _filename(part) or f"{_safe_name(subject.strip()) or 'forwarded message'}.eml"
+    name = headers.filename or f"{_safe_name(subject.strip()) or 'forwarded message'}.eml"
     body.attachments.append(
         ParsedAttachment(
             filename=name,
@@ -204,11 +249,7 @@ def _payload_bytes(part: Message, body: Body) -> bytes:
     return b""
 
 
-def _decode_text_part(part: Message, payload: bytes, body: Body) -> str:
-    try:
-        declared = part.get_content_charset()
-    except Exception:  # a Content-Type the policy cannot read has no usable charset
-        declared = None
+def _decode_text_part(declared: str | None, payload: bytes, body: Body) -> str:
     text, used = decode_bytes(payload, declared, hints=body.charsets)
     if declared and used not in (codec_for(declared), "ascii"):
         body.defects.append(f"charset_fallback:{declared}->{used}")
@@ -272,23 +313,16 @@ def _unpack_tnef(payload: bytes, body: Body) -> bool:
     return True
 
 
-def _filename(part: Message) -> str | None:
-    name: str | None = None
-    try:
-        name = part.get_filename()
-    except Exception:  # a disposition the policy cannot read: look at the raw parameters
-        logger.debug("filename unreadable", exc_info=True)
+def _filename(part: Message, name: str | None) -> str | None:
+    """The part's file name: parsed parameters, then the raw ones, then Content-Location."""
     if not name:
         name = _raw_param(part, "content-disposition", "filename") or _raw_param(
             part, "content-type", "name"
         )
     if not name:
-        try:
-            location = part.get("content-location")
-        except Exception:
-            location = None
+        location = _raw_header(part, "content-location")
         if location:
-            name = str(location).rsplit("/", 1)[-1]
+            name = location.strip().rsplit("/", 1)[-1]
     if not name:
         return None
     if "'" in name and name.count("'") >= 2 and "%" in name:
@@ -319,21 +353,11 @@ def _safe_name(name: str) -> str:
     return name[:255]
 
 
-def _disposition(part: Message) -> str | None:
-    try:
-        return part.get_content_disposition()
-    except Exception:  # unreadable disposition: decide by file name alone
-        return None
-
-
 def _content_id(part: Message) -> str | None:
-    try:
-        value = part.get("content-id")
-    except Exception:
-        value = None
+    value = _raw_header(part, "content-id")
     if not value:
         return None
-    return str(value).strip().strip("<>").strip() or None
+    return unfold(value).strip().strip("<>").strip() or None
 
 
 def _default_name(content_type: str, number: int) -> str:

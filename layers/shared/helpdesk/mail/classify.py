@@ -64,7 +64,7 @@ _BOUNCE_SUBJECT = re.compile(
     re.I,
 )
 _BOUNCE_BODY = re.compile(
-    r"(?im)^.{0,80}(?:"
+    r"(?i)(?:"
     r"this is the mail system at|the original message was received|"
     r"i'm afraid i wasn't able to deliver|could not be delivered to|"
     r"delivery to the following recipient|message could not be delivered|"
@@ -115,21 +115,24 @@ _ANGLE_LINE = re.compile(r"(?m)^\s*<([^\s<>@]+@[^\s<>]+)>:?")
 _INDENTED_ADDRESS = re.compile(r"(?m)^\s{2,}([^\s<>@:]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})\s*$")
 
 
-def classify(message: Message, mail: ParsedMail) -> Verdict:
+def classify(
+    message: Message, mail: ParsedMail, part_types: list[tuple[str, Message]] | None = None
+) -> Verdict:
     """The verdict for a parsed mail: customer, bounce, auto-reply or abuse report.
 
-    `message` is the parsed MIME tree and `mail` the fields already read from it. Returns a
-    Verdict; never raises on odd input (unreadable parts count as absent).
+    `message` is the parsed MIME tree and `mail` the fields already read from it;
+    `part_types` is (content type, part) for every part when the caller has it already.
+    Returns a Verdict; never raises on odd input (unreadable parts count as absent).
     """
     headers = _headers(message)
-    parts = _parts(message)
-    content_type = _content_type(message)
+    parts = part_types if part_types is not None else _parts(message)
+    content_type = parts[0][0] if parts else _content_type(message)
     report_type = _param(headers.get("content-type", ""), "report-type").lower()
-    part_types = {ctype for ctype, _ in parts}
+    types = {ctype for ctype, _ in parts}
 
-    if report_type == "feedback-report" or "message/feedback-report" in part_types:
+    if report_type == "feedback-report" or "message/feedback-report" in types:
         return Verdict(Outcome.ABUSE_REPORT, "ARF feedback report", automatic=True)
-    if _COMPLAINT_SUBJECT.search(mail.subject) and "message/rfc822" in part_types:
+    if _COMPLAINT_SUBJECT.search(mail.subject) and "message/rfc822" in types:
         return Verdict(Outcome.ABUSE_REPORT, "complaint with the reported message", True)
     if headers.get("x-apple-unsubscribe", "").lower() == "true":
         return Verdict(Outcome.ABUSE_REPORT, "unsubscribe request (X-Apple-Unsubscribe)", True)
@@ -138,7 +141,7 @@ def classify(message: Message, mail: ParsedMail) -> Verdict:
     if ses is not None:
         return ses
 
-    is_dsn = report_type == "delivery-status" or "message/delivery-status" in part_types
+    is_dsn = report_type == "delivery-status" or "message/delivery-status" in types
     other_report = content_type == "multipart/report" and report_type != "disposition-notification"
     if is_dsn or other_report:
         return _bounce(headers, parts, mail, "RFC 3464 delivery status report")
@@ -202,15 +205,20 @@ def _sender_is_daemon(headers: dict[str, str]) -> bool:
 def _free_text_bounce(headers: dict[str, str], mail: ParsedMail) -> str:
     """Why a mail without a machine-readable report is still a bounce, or ""."""
     subject_hit = bool(_BOUNCE_SUBJECT.search(mail.subject))
-    body = mail.text[:20_000]
-    body_hits = len({m.group(0).strip().lower()[-24:] for m in _BOUNCE_BODY.finditer(body)})
+    daemon = _sender_is_daemon(headers)
+    failed_header = "x-failed-recipients" in headers
     null_sender = headers.get("return-path", "").replace(" ", "") == "<>"
     original_attached = any(
         a.content_type in ("message/rfc822", "text/rfc822-headers") for a in mail.attachments
     )
-    if _sender_is_daemon(headers) and (subject_hit or body_hits):
+    if not (subject_hit or daemon or failed_header or null_sender or original_attached):
+        return ""
+
+    hits = {m.group(0).lower() for m in _BOUNCE_BODY.finditer(mail.text[:20_000])}
+    body_hits = len(hits)
+    if daemon and (subject_hit or body_hits):
         return "delivery failure from a mail server"
-    if "x-failed-recipients" in headers and (subject_hit or body_hits):
+    if failed_header and (subject_hit or body_hits):
         return "delivery failure (X-Failed-Recipients)"
     if null_sender and (subject_hit or body_hits >= 2):
         return "delivery failure with a null sender"

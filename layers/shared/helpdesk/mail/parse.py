@@ -67,7 +67,7 @@ def _parse(raw: bytes, received_at: datetime) -> ParsedMail:
     mail.attachments = body.attachments
     mail.defects = list(dict.fromkeys([*mail.defects, *body.defects]))
 
-    verdict = classify(message, mail)
+    verdict = classify(message, mail, body.part_types)
     mail.outcome = verdict.outcome
     mail.reason = verdict.reason
     mail.auto_submitted = verdict.automatic
