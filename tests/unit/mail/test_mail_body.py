@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -186,3 +187,26 @@ def _tnef_with_one_file(name: bytes, data: bytes) -> bytes:
     stream += attribute(2, att_title, name + b"\x00")
     stream += attribute(2, att_data, data)
     return stream
+
+
+def test_a_failure_inside_the_parser_becomes_a_rejection_with_the_best_fields(
+    monkeypatch: pytest.MonkeyPatch, parse_fixture: Parse
+) -> None:
+    # GIVEN a parser step that breaks (a stand-in for a bug we have not met yet)
+    import helpdesk.mail.parse as parse_module
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("walk failed")
+
+    monkeypatch.setattr(parse_module, "collect_body", broken)
+
+    # WHEN a good mail is parsed
+    mail = parse_fixture("forwarded-rfc822.eml")
+
+    # THEN it is rejected, says why, and keeps what the headers said
+    assert mail.outcome is Outcome.REJECTED
+    assert mail.error == "RuntimeError: walk failed"
+    assert mail.subject == "Fwd: the original"
+    assert mail.requester == "dana@example.org"
+    assert mail.message_id == "<outer@example.org>"
+    assert mail.in_reply_to == "<ticket-1@desk.example>"

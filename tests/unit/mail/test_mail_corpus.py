@@ -659,3 +659,43 @@ def test_bounces_name_the_original_message_when_it_is_attached(corpus: Path) -> 
     assert mail.outcome is Outcome.BOUNCE
     assert mail.bounced_message_ids == ["<A8F82EDD-E518-4F5C-8C70-BC4EFF24AB9F@example.ne.jp>"]
     assert mail.bounced_recipients == ["kijitora@example.co.jp"]
+
+
+# --- A/html_to_text --------------------------------------------------------------------------
+
+
+def test_html_to_text_matches_every_expected_rendering_up_to_white_space(corpus: Path) -> None:
+    from helpdesk.mail.html import html_to_text
+
+    folder = corpus / "A" / "html_to_text" / "inscriptis"
+    pairs = [(h, h.with_suffix(".txt")) for h in sorted(folder.glob("*.html"))]
+    pairs = [(h, t) for h, t in pairs if t.is_file()]
+
+    def words(text: str) -> list[str]:
+        return text.split()
+
+    different = [
+        h.name
+        for h, t in pairs
+        if words(html_to_text(h.read_text("utf-8", errors="replace")))
+        != words(t.read_text("utf-8", errors="replace"))
+    ]
+
+    assert len(pairs) == 39
+    assert different == []
+
+
+@pytest.mark.parametrize(
+    "name", ["html-comment-ofuscation.html", "invisible.html", "invisible2.html", "invisible3.html"]
+)
+def test_hidden_and_commented_html_stays_out_of_the_text(corpus: Path, name: str) -> None:
+    from helpdesk.mail.html import html_to_text, sanitise_html
+
+    markup = (corpus / "A" / "html_to_text" / "inscriptis" / name).read_text("utf-8")
+    expected = (corpus / "A" / "html_to_text" / "inscriptis" / name).with_suffix(".txt")
+
+    text = html_to_text(markup)
+    cleaned = sanitise_html(markup) or ""
+
+    assert text.split() == expected.read_text("utf-8").split()
+    assert html_to_text(cleaned).split() == text.split()
