@@ -136,12 +136,28 @@ def _open_ticket(
     return repo.create(ticket, message, event)
 
 
-def _sweep(table_name: str, *, sleep: Any = None) -> SlaSweep:
+class _MeetingRepository(TicketRepository):
+    """The real repository, except that every sweep waits at `barrier` after reading the due
+    index, so that the sweeps all hold the same, soon stale, tickets before any writes."""
+
+    def __init__(self, table: Any, barrier: threading.Barrier) -> None:
+        super().__init__(table)
+        self._barrier = barrier
+
+    def due_before(self, now: datetime, *, limit: int = 500) -> list[Ticket]:
+        due = super().due_before(now, limit=limit)
+        self._barrier.wait(timeout=60)
+        return due
+
+
+def _sweep(
+    table_name: str, *, sleep: Any = None, barrier: threading.Barrier | None = None
+) -> SlaSweep:
     # Each sweep has its own session and table resource, as two Lambda invocations would.
     table = boto3.session.Session(region_name="us-east-1").resource("dynamodb").Table(table_name)
     sender = WebhookSender({"default": SECRET}, sleep=sleep or (lambda _seconds: None))
     return SlaSweep(
-        TicketRepository(table),
+        _MeetingRepository(table, barrier) if barrier else TicketRepository(table),
         SlaStore(ConfigRepository(table)),
         Notifier({"webhook": sender, "email": MailIntentSender()}),
     )
@@ -162,14 +178,13 @@ def test_two_overlapping_sweeps_fire_and_notify_each_warning_and_breach_once(
     late = [_open_ticket(repo, store, NOW - timedelta(minutes=70)) for _ in range(4)]
     close = [_open_ticket(repo, store, NOW - timedelta(minutes=50)) for _ in range(4)]
 
-    # WHEN two sweeps run at the same time over the same due tickets, then a retried one
+    # WHEN two sweeps run at the same time, both reading the same due tickets before either
+    # writes, and then a retried one
     barrier = threading.Barrier(2)
     reports = []
 
     def run() -> None:
-        sweep = _sweep(table.name)
-        barrier.wait()
-        reports.append(sweep.run(now=NOW))
+        reports.append(_sweep(table.name, barrier=barrier).run(now=NOW))
 
     workers = [threading.Thread(target=run) for _ in range(2)]
     for worker in workers:
@@ -189,6 +204,8 @@ def test_two_overlapping_sweeps_fire_and_notify_each_warning_and_breach_once(
         assert stored.sla.first_response.warned_at == NOW
         assert stored.sla.first_response.breached_at is None
         assert _actions(repo, ticket.number)["sla_warned"] == 1
+    # (every ticket was contended: the losing sweep's first write failed and it re-read)
+    assert sum(report.conflicts for report in reports) >= 8
     assert sum(report.breaches for report in reports) == 4
     assert sum(report.warnings for report in reports) == 4
     assert retry.breaches == retry.warnings == retry.notices_sent == 0
