@@ -1,4 +1,5 @@
-"""Automation function: stream records to report counters and rules, with partial failures."""
+"""Automation function: stream records to report counters and rules (partial batch failures),
+and, on its one-minute schedule, the time rules that have fallen due."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ def process_one(record: DynamoDBRecord) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if event.get("detail-type") == "Scheduled Event":
+        swept = default_processor().sweep(now=datetime.now(UTC))
+        logger.info("time rules swept", tickets=len(swept))
+        return {"swept": swept}
     response = process_partial_response(
         event=event, record_handler=process_one, processor=processor, context=context
     )

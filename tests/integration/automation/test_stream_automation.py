@@ -290,3 +290,47 @@ def test_new_tickets_with_a_team_are_assigned_and_loads_follow_the_stream(
     loads = AssignmentService(table).loads(["ann", "bob"])
     assert loads[str(done.assignee)] == 0
     assert sum(loads.values()) == 1
+
+
+def test_a_ticket_pending_five_days_is_solved_by_the_sweep_with_a_notice(
+    aws: Any, table: Any
+) -> None:
+    ConfigRepository(table).put(
+        "rules",
+        "close-stale",
+        Rule(
+            id="close-stale",
+            name="Pending five days is solved",
+            trigger=Trigger.TIME,
+            conditions=[
+                Condition(field="status", value="pending"),
+                Condition(field="hours_in_status", op="hours_at_least", value=120),
+            ],
+            actions=[
+                Action(type="set_field", field="status", value="solved"),
+                Action(type="canned_reply", canned_id="closing-notice"),
+            ],
+        ),
+    )
+    repo = TicketRepository(table)
+    effects = RecordingEffects()
+    processor = AutomationProcessor(table, effects)
+    iterators: dict[str, str] = {}
+    ticket = _create(repo, 1)
+    waiting, event = change_status(ticket, Status.PENDING, now=DAY, actor="agent-a")
+    repo.save(ticket, waiting, [event])
+    drain(aws, table, processor, iterators)
+
+    scheduled = repo.get(ticket.number)
+    early = processor.sweep(now=DAY + timedelta(hours=119))
+    due = processor.sweep(now=DAY + timedelta(hours=120, minutes=1))
+    again = processor.sweep(now=DAY + timedelta(hours=121))
+
+    assert scheduled.automation_due == DAY + timedelta(hours=120)
+    assert early == []
+    assert due == [ticket.number]
+    assert again == []
+    solved = repo.get(ticket.number)
+    assert solved.status == Status.SOLVED
+    assert solved.automation_due is None
+    assert effects.run_effects == [("canned_reply", ticket.number)]

@@ -81,7 +81,9 @@ class DeskEffects:
 
     def _canned_reply(self, effect: Effect, ticket: Ticket, *, now: datetime) -> None:
         try:
-            canned = self._config.get("canned-responses", effect.action.canned_id or "", _CannedText)
+            canned = self._config.get(
+                "canned-responses", effect.action.canned_id or "", _CannedText
+            )
         except NotFoundError:
             logger.warning("canned response missing", extra={"rule": effect.rule_id})
             return

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from boto3.dynamodb.types import TypeDeserializer
 
 from helpdesk.automation.assignment import AssignmentService
-from helpdesk.automation.rules import Effect, Rule, Trigger, evaluate
+from helpdesk.automation.rules import Effect, Rule, Trigger, evaluate, next_time_check
 from helpdesk.data.config import ConfigRepository
 from helpdesk.data.items import from_item
 from helpdesk.data.tickets import TicketRepository
@@ -56,6 +56,7 @@ def image(record: dict[str, Any], which: str) -> dict[str, Any] | None:
 
 
 ASSIGNMENT_ACTOR = "assignment"
+AUTOMATION_ACTOR = "automation"
 
 
 def load_changes(before: Ticket | None, after: Ticket | None) -> tuple[str | None, str | None]:
@@ -76,8 +77,11 @@ def load_changes(before: Ticket | None, after: Ticket | None) -> tuple[str | Non
 
 
 def triggers_for(before: Ticket | None, after: Ticket) -> list[tuple[Trigger, str | None]]:
-    """The rule events a ticket change stands for (none for a change a rule made)."""
-    if after.updated_by and after.updated_by.startswith("rule:"):
+    """The rule events a ticket change stands for (none for a change a rule made, nor for the
+    automation's own bookkeeping)."""
+    if after.updated_by and (
+        after.updated_by.startswith("rule:") or after.updated_by == AUTOMATION_ACTOR
+    ):
         return []
     if before is None:
         return [(Trigger.CREATED, None)]
@@ -137,7 +141,39 @@ class AutomationProcessor:
             self._run_rules(trigger, tag, number, now=now, result=result)
         if sort_key == "TICKET" and new:
             result.assigned = self._auto_assign(number, now=now)
+            self._schedule_time_rules(number, now=now)
         return result
+
+    def sweep(self, *, now: datetime, limit: int = 500) -> list[int]:
+        """Run the time rules of every ticket whose `automation_due` has come; returns their
+        numbers. Reads only the sparse due index, as the SLA sweep does."""
+        swept = []
+        for ticket in self._tickets.due_before(now, limit=limit):
+            if ticket.automation_due is None or ticket.automation_due > now:
+                continue
+            self.run_time_rules(ticket.number, now=now)
+            self._schedule_time_rules(ticket.number, now=now)
+            swept.append(ticket.number)
+        return swept
+
+    def _schedule_time_rules(self, number: int, *, now: datetime) -> None:
+        """Keep `automation_due` at the instant the ticket's earliest time rule could match."""
+        rules = [rule for rule in self._config.list("rules", Rule) if rule.trigger == Trigger.TIME]
+        for _attempt in range(SAVE_ATTEMPTS):
+            ticket = self._tickets.get(number)
+            due = next_time_check(rules, ticket) if rules else None
+            if due is not None and due <= now and ticket.automation_due == due:
+                due = None  # already run for this instant; wait for the ticket to change
+            if due == ticket.automation_due:
+                return
+            after = ticket.model_copy(
+                update={"automation_due": due, "updated_by": AUTOMATION_ACTOR}
+            )
+            try:
+                self._tickets.save(ticket, after, [])
+            except ConflictError:
+                continue
+            return
 
     def _track_load(self, before: Ticket | None, after: Ticket | None) -> None:
         released, held = load_changes(before, after)

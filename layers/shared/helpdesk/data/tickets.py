@@ -356,11 +356,14 @@ def next_sla_check(ticket: Ticket) -> datetime | None:
     """The earliest pending warning or deadline of a ticket's running SLA clocks, or None.
 
     A ticket that is paused, closed or has no running clock has none, and so drops out of the
-    sparse SLA index, unless an SLA notification on it still waits to be sent.
+    sparse SLA index, unless an SLA notification on it still waits to be sent or a time rule
+    may match it (`automation_due`, kept while the ticket is paused, dropped once closed).
     """
     waiting = [
         notice.not_before for notice in ticket.sla.notifications if notice.claimed_at is None
     ]
+    if ticket.automation_due is not None and ticket.status.category.value != "closed":
+        waiting.append(ticket.automation_due)
     if ticket.status.pauses_sla or ticket.status.category.value == "closed":
         return min(waiting) if waiting else None
     instants: list[datetime] = list(waiting)

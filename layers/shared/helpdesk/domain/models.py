@@ -274,6 +274,7 @@ class Ticket(_Model):
     solved_at: datetime | None = None
     status_changed_at: datetime | None = None
     updated_by: str | None = None
+    automation_due: datetime | None = None
     suspended: bool = False
     suspended_reason: str | None = None
     sla: SlaState = Field(default_factory=SlaState)
