@@ -1,8 +1,9 @@
 """`helpdesk bench mail`: parse throughput and memory on corpus A, side by side with mail-parser.
 
-Each parser runs in its own fresh interpreter pinned to one core: one timed pass over every file
-(read into memory first), then a second pass under tracemalloc for the peak allocation; the
-worker's ru_maxrss is reported too. Reply separation is timed on the two adversarial fixtures.
+Each parser runs in its own fresh interpreter pinned to one core, in alternating rounds: timed
+passes over every file (read into memory first), measured in CPU time so that other work on the
+machine does not count; then a pass under tracemalloc for the peak allocation, and the worker's
+peak resident set (VmHWM). Reply separation is timed on the two adversarial fixtures.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def register(subparsers: Any) -> None:
         default=None,
         help="the shared corpus (default: $HELPDESK_CORPUS or ../shared/corpus)",
     )
-    parser.add_argument("--repeat", type=int, default=3, help="timed passes; the best counts")
+    parser.add_argument("--repeat", type=int, default=2, help="timed passes per worker")
+    parser.add_argument("--rounds", type=int, default=2, help="workers per parser, alternating")
     parser.set_defaults(handler=run)
 
 
@@ -66,7 +68,13 @@ def run(args: argparse.Namespace) -> int:
 
     files = corpus_files(folder)
     print(f"corpus: {folder} ({len(files)} files, {sum(p.stat().st_size for p in files):,} bytes)")
-    results = {name: _run_worker(name, folder, args.repeat) for name in ("ours", "mail-parser")}
+    results: dict[str, dict[str, Any]] = {}
+    for _ in range(max(1, args.rounds)):
+        for name in ("ours", "mail-parser"):
+            result = _run_worker(name, folder, args.repeat)
+            best = results.get(name)
+            if best is None or "error" in best or result.get("seconds", 1e9) < best["seconds"]:
+                results[name] = result
     _print_parse_table(results)
     _print_reply_table(folder)
     _print_classification(folder)
@@ -103,8 +111,8 @@ def _run_worker(name: str, folder: Path, repeat: int) -> dict[str, Any]:
 def _print_parse_table(results: dict[str, dict[str, Any]]) -> None:
     print()
     print(
-        f"{'parser':<12} {'mails':>6} {'failed':>7} {'seconds':>8} {'mails/s':>9} "
-        f"{'peak MiB (tracemalloc)':>23} {'max RSS MiB':>12}"
+        f"{'parser':<12} {'mails':>6} {'failed':>7} {'CPU s':>8} {'mails/s':>9} "
+        f"{'peak MiB (tracemalloc)':>23} {'peak RSS MiB':>13}"
     )
     for name, result in results.items():
         if "error" in result:
@@ -112,15 +120,20 @@ def _print_parse_table(results: dict[str, dict[str, Any]]) -> None:
             continue
         print(
             f"{name:<12} {result['mails']:>6} {result['failed']:>7} {result['seconds']:>8.2f} "
-            f"{result['per_second']:>9.0f} {result['peak_mib']:>23.1f} {result['rss_mib']:>12.1f}"
+            f"{result['per_second']:>9.0f} {result['peak_mib']:>23.1f} {result['rss_mib']:>13.1f}"
         )
     ours, theirs = results.get("ours", {}), results.get("mail-parser", {})
     if "per_second" in ours and "per_second" in theirs:
         speed = ours["per_second"] / theirs["per_second"]
         memory = ours["peak_mib"] / theirs["peak_mib"] if theirs["peak_mib"] else float("nan")
+        rss = ours["rss_mib"] / theirs["rss_mib"] if theirs["rss_mib"] else float("nan")
         print(
-            f"ratio ours/mail-parser: speed {speed:.2f}x, peak memory {memory:.2f}x "
-            "(ours also classifies, separates replies, converts and sanitises HTML)"
+            f"ratio ours/mail-parser: speed {speed:.2f}x, peak allocation {memory:.2f}x, "
+            f"peak RSS {rss:.2f}x"
+        )
+        print(
+            "(ours: modern email policy, plus classification, reply separation, HTML to text "
+            "and sanitising; mail-parser: compat32 policy, no HTML work)"
         )
 
 
@@ -199,25 +212,36 @@ def _worker(name: str, folder: Path, repeat: int) -> dict[str, Any]:
     failed = 0
     for _ in range(max(1, repeat)):
         failed = 0
-        started = time.perf_counter()
+        started = time.process_time()
         for raw in mails:
             failed += not parse(raw)
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.process_time() - started)
 
     tracemalloc.start()
     for raw in mails:
         parse(raw)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    rss_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "mails": len(mails),
         "failed": failed,
         "seconds": best,
         "per_second": len(mails) / best,
         "peak_mib": peak / 2**20,
-        "rss_mib": rss_kib / 1024,
+        "rss_mib": _peak_rss_kib() / 1024,
     }
+
+
+def _peak_rss_kib() -> int:
+    """This process's peak resident set. ru_maxrss would include the parent's, which Linux
+    keeps across exec; VmHWM belongs to this image alone."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _parser(name: str) -> Any:
