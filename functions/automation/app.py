@@ -32,9 +32,11 @@ def process_one(record: DynamoDBRecord) -> None:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("detail-type") == "Scheduled Event":
-        swept = default_processor().sweep(now=datetime.now(UTC))
-        logger.info("time rules swept", tickets=len(swept))
-        return {"swept": swept}
+        now = datetime.now(UTC)
+        swept = default_processor().sweep(now=now)
+        moved = default_processor().reassign_away(now=now)
+        logger.info("automation swept", time_rules=len(swept), reassigned=len(moved))
+        return {"swept": swept, "reassigned": [number for number, _agent in moved]}
     response = process_partial_response(
         event=event, record_handler=process_one, processor=processor, context=context
     )

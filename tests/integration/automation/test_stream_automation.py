@@ -334,3 +334,47 @@ def test_a_ticket_pending_five_days_is_solved_by_the_sweep_with_a_notice(
     assert solved.status == Status.SOLVED
     assert solved.automation_due is None
     assert effects.run_effects == [("canned_reply", ticket.number)]
+
+
+def test_open_tickets_of_an_agent_away_too_long_move_to_an_available_one(
+    aws: Any, table: Any
+) -> None:
+    from helpdesk.domain.models import Agent, AssignmentMode, Team
+
+    config = ConfigRepository(table)
+    config.put(
+        "teams",
+        "billing",
+        Team(
+            id="billing",
+            name="Billing",
+            assignment=AssignmentMode.ROUND_ROBIN,
+            away_reassign_minutes=30,
+        ),
+    )
+    config.put(
+        "agents",
+        "ann",
+        Agent(
+            id="ann",
+            email="ann@desk.org",
+            name="Ann",
+            teams=["billing"],
+            online=False,
+            away_since=DAY - timedelta(hours=1),
+        ),
+    )
+    config.put(
+        "agents", "bob", Agent(id="bob", email="bob@desk.org", name="Bob", teams=["billing"])
+    )
+    repo = TicketRepository(table)
+    held = _create(repo, 1, team="billing", assignee="ann")
+    other = _create(repo, 2, team="billing", assignee="bob")
+    processor = AutomationProcessor(table, RecordingEffects())
+
+    moved = processor.reassign_away(now=DAY + timedelta(hours=3))
+
+    assert moved == [(held.number, "bob")]
+    assert repo.get(held.number).assignee == "bob"
+    assert repo.get(other.number).assignee == "bob"
+    assert [e.action for e in repo.thread(held.number).events][-1] == "reassigned_from_away"

@@ -21,7 +21,16 @@ from helpdesk.automation.rules import Effect, Rule, Trigger, evaluate, next_time
 from helpdesk.data.config import ConfigRepository
 from helpdesk.data.items import from_item
 from helpdesk.data.tickets import TicketRepository
-from helpdesk.domain.models import AuditEvent, Direction, Message, MessageKind, Ticket
+from helpdesk.domain.models import (
+    Agent,
+    AuditEvent,
+    Direction,
+    Message,
+    MessageKind,
+    Status,
+    Team,
+    Ticket,
+)
 from helpdesk.exceptions import ConflictError, NotFoundError
 from helpdesk.reports.counters import message_deltas, ticket_deltas
 from helpdesk.reports.repository import ReportRepository
@@ -155,6 +164,52 @@ class AutomationProcessor:
             self._schedule_time_rules(ticket.number, now=now)
             swept.append(ticket.number)
         return swept
+
+    def reassign_away(self, *, now: datetime) -> list[tuple[int, str | None]]:
+        """Move open tickets off agents who have been away longer than their team allows.
+
+        Reads the open queue of each team that sets a limit, and only when one of its agents
+        is away; returns (ticket number, new agent or None) for each ticket moved."""
+        agents = {agent.id: agent for agent in self._config.list("agents", Agent)}
+        away = {agent_id for agent_id, agent in agents.items() if not agent.online}
+        moved: list[tuple[int, str | None]] = []
+        if not away:
+            return moved
+        for team in self._config.list("teams", Team):
+            if team.away_reassign_minutes is None:
+                continue
+            if not any(team.id in agents[agent_id].teams for agent_id in away):
+                continue
+            cursor = None
+            while True:
+                page = self._tickets.queue(team.id, Status.OPEN.value, limit=100, cursor=cursor)
+                held = [ticket for ticket in page.tickets if ticket.assignee in away]
+                for number, agent in self._assignment.reassign_from_away(held, agents, now=now):
+                    moved.append((number, agent))
+                    self._reassign(number, agent, now=now)
+                cursor = page.cursor
+                if cursor is None:
+                    break
+        return moved
+
+    def _reassign(self, number: int, agent: str | None, *, now: datetime) -> None:
+        for _attempt in range(SAVE_ATTEMPTS):
+            ticket = self._tickets.get(number)
+            after = ticket.model_copy(
+                update={"assignee": agent, "updated_at": now, "updated_by": ASSIGNMENT_ACTOR}
+            )
+            event = AuditEvent(
+                ticket_number=number,
+                at=now,
+                actor=ASSIGNMENT_ACTOR,
+                action="reassigned_from_away",
+                changes={"assignee": [ticket.assignee, agent]},
+            )
+            try:
+                self._tickets.save(ticket, after, [event])
+            except ConflictError:
+                continue
+            return
 
     def _schedule_time_rules(self, number: int, *, now: datetime) -> None:
         """Keep `automation_due` at the instant the ticket's earliest time rule could match."""
