@@ -32,6 +32,7 @@ BLUEPRINTS: list[str] = [
     "helpdesk.portal.blueprints.customer",
     "helpdesk.portal.blueprints.webhooks",
     "helpdesk.portal.blueprints.reports",
+    "helpdesk.portal.blueprints.kb",
 ]
 
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -14,7 +14,7 @@ TITLE = "Help desk portal API"
 VERSION = "1"
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-_SECURITY = {
+_SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "agent": [{"agentToken": []}],
     "admin": [{"agentToken": []}],
     "customer": [{"customerSession": []}, {"customerToken": []}],

@@ -65,7 +65,7 @@ def suggestions(call: Call) -> Suggestions:
     response=PortalPage,
 )
 def my_tickets(call: Call) -> PortalPage:
-    return _desk(call).list(call.query)
+    return _desk(call).tickets(call.query)
 
 
 @router.route(

@@ -22,4 +22,6 @@ def health(call: Call) -> Health:
 def openapi_document(call: Call) -> dict[str, Any]:
     from helpdesk.portal.openapi import document
 
-    return document(blueprint._current_app.routes)
+    app = blueprint._current_app
+    assert app is not None
+    return document(app.routes)

@@ -97,7 +97,7 @@ class CustomerDesk:
 
     # -- reads ----------------------------------------------------------------------------
 
-    def list(self, query: PortalListQuery) -> PortalPage:
+    def tickets(self, query: PortalListQuery) -> PortalPage:
         """The customer's tickets, newest first; `organisation` scope adds the colleagues'
         tickets when the organisation shares them (and is refused otherwise)."""
         requesters = [self._customer.email]
