@@ -114,7 +114,7 @@ def make_service(table: Any, kb: KnowledgeBase, **changes: Any) -> ResponderServ
         policy=ResponderPolicy(),
         settings=KbSettings(
             kb_base_url="https://help.example.com/help/articles",
-            portal_url="https://desk.example.com",
+            public_url="https://desk.example.com",
         ),
         mail=mail,
     )

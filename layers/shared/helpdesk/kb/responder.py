@@ -298,9 +298,9 @@ def on_customer_reply(ticket_number: int, *, now: datetime, service: ResponderSe
 
 
 def confirm_links(service: ResponderService, record: AnswerRecord) -> dict[Choice, str]:
-    """The yes and no links of an answer (absolute when `portal_url` is set)."""
+    """The yes and no links of an answer (absolute when `public_url` is set)."""
     expires = expiry(record.created_at, service.policy.confirm_hours)
-    base = service.settings.portal_url.rstrip("/")
+    base = service.settings.public_url.rstrip("/")
     links = {}
     for choice in Choice:
         token = sign(
@@ -555,8 +555,8 @@ def _sentiment(text: str) -> float | None:
 
 def _base(service: ResponderService) -> str:
     base = service.settings.kb_base_url
-    if base.startswith("/") and service.settings.portal_url:
-        return service.settings.portal_url.rstrip("/") + base
+    if base.startswith("/") and service.settings.public_url:
+        return service.settings.public_url.rstrip("/") + base
     return base
 
 

@@ -17,9 +17,10 @@ from helpdesk.settings import load
 class KbSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HELPDESK_", extra="ignore", frozen=True)
 
-    # Where article links point: the portal's help-centre base (absolute in mail).
+    # Where article links point: the help-centre base, made absolute with the portal's public
+    # URL (HELPDESK_PUBLIC_URL, the same variable the portal reads) for links in mail.
     kb_base_url: str = "/help/articles"
-    portal_url: str = ""
+    public_url: str = ""
     # Hybrid search: answer when the best article's cosine and its gap clear these.
     kb_min_score: float = 0.5
     kb_min_gap: float = 0.1
