@@ -211,10 +211,24 @@ def _attach_message(part: Message, headers: _PartHeaders, body: Body) -> None:
     )
 
 
+class _AsReceivedGenerator(BytesGenerator):
+    """Writes headers exactly as they were read: no re-folding, no re-encoding."""
+
+    def _write_headers(self, msg: Message) -> None:
+        for name, value in msg.raw_items():
+            self.write(f"{name}: {value}")
+            self.write("\n")
+        self.write("\n")
+
+
 def _serialise(message: Message) -> bytes:
-    """The message as bytes, headers as received (compat32 never re-folds or re-parses)."""
+    """The message as bytes, headers as received; compat32 keeps the body as it was."""
     buffer = io.BytesIO()
-    BytesGenerator(buffer, mangle_from_=False, policy=compat32).flatten(message)
+    try:
+        _AsReceivedGenerator(buffer, mangle_from_=False, policy=compat32).flatten(message)
+    except Exception:  # an odd header the fast path cannot write: let the library fold it
+        buffer = io.BytesIO()
+        BytesGenerator(buffer, mangle_from_=False, policy=compat32).flatten(message)
     return buffer.getvalue()
 
 
