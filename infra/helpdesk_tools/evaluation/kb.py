@@ -161,7 +161,8 @@ def evaluate(
         article = Article(**draft.model_dump(), id=article_id, created_at=now, updated_at=now)
         docs.append(search_doc(article, embedder))
     index = KbSearchIndex(docs)
-    hybrid, keyword = [], []
+    hybrid: list[Outcome] = []
+    keyword: list[Outcome] = []
     for row in questions:
         text, expected = row["question"], (row.get("expected_article_id") or "").strip()
         for method, out in ((embedder, hybrid), (None, keyword)):
