@@ -134,13 +134,35 @@ def test_a_rating_out_of_range_names_the_field(desk: Desk) -> None:
     assert response.json_body["error"]["field"] == "score"
 
 
-def test_branding_and_suggestions_are_public(desk: Desk) -> None:
+def test_branding_is_public(desk: Desk) -> None:
     desk.config.put(
         "branding", "default", Branding(brand_name="Acme Help", primary_colour="#112233")
     )
 
     config = desk.get("/api/portal/config").json_body
-    suggestions = desk.get("/api/portal/suggestions?q=printer")
 
     assert config["brand_name"] == "Acme Help" and config["primary_colour"] == "#112233"
-    assert suggestions.status_code == 200 and suggestions.json_body == {"articles": []}
+
+
+def test_suggestions_find_public_articles_only(desk: Desk) -> None:
+    bob = desk.agent("bob")
+    for title, visibility in (
+        ("Printer on fire: what to do", "public"),
+        ("Printer fire escalation runbook", "internal"),
+    ):
+        created = desk.post(
+            "/api/agent/kb/articles",
+            {
+                "title": title,
+                "body": "Unplug the printer and leave the room.",
+                "visibility": visibility,
+            },
+            headers=bob,
+        )
+        assert created.status_code == 201, created.body
+
+    response = desk.get("/api/portal/suggestions?q=printer%20fire")
+
+    assert response.status_code == 200
+    titles = [article["title"] for article in response.json_body["articles"]]
+    assert titles == ["Printer on fire: what to do"]

@@ -15,6 +15,7 @@ from helpdesk.portal.schemas import (
     PortalListQuery,
     PortalPage,
     Rating,
+    Suggestion,
     SuggestionQuery,
     Suggestions,
     UploadRequest,
@@ -53,7 +54,15 @@ def config(call: Call) -> PortalConfig:
     response=Suggestions,
 )
 def suggestions(call: Call) -> Suggestions:
-    return customers.suggestions(call.portal, call.query.q)
+    # The knowledge base's own search (issue 8), imported here to keep the blueprints apart.
+    from helpdesk.portal.blueprints.kb import suggestions as kb_suggestions
+
+    hits = kb_suggestions(call, call.query.q, limit=5)
+    return Suggestions(
+        articles=[
+            Suggestion(id=hit.id, title=hit.title, url=hit.url, excerpt=hit.excerpt) for hit in hits
+        ]
+    )
 
 
 @router.route(

@@ -48,7 +48,6 @@ from helpdesk.portal.schemas import (
     PortalListQuery,
     PortalPage,
     Rating,
-    Suggestions,
     UploadRequest,
     UploadTicket,
 )
@@ -76,15 +75,6 @@ def portal_config(portal: Portal) -> PortalConfig:
         accent_colour=branding.accent_colour,
         logo_url=branding.logo_url,
     )
-
-
-def suggestions(portal: Portal, text: str) -> Suggestions:
-    """Knowledge-base articles for what the customer is typing.
-
-    NOTE: the knowledge base (issue 8) supplies the search; until it registers one, there
-    are no suggestions.
-    """
-    return Suggestions(articles=[])
 
 
 class CustomerDesk:
@@ -170,7 +160,9 @@ class CustomerDesk:
             action="created",
             changes={"channel": Channel.PORTAL.value},
         )
-        ticket = sla.refreshed(self._portal, ticket, [message], [event], now=self._now, existing=False)
+        ticket = sla.refreshed(
+            self._portal, ticket, [message], [event], now=self._now, existing=False
+        )
         stored = self._portal.tickets.create(ticket, message, event)
         if self._customer.organisation is not None:
             self._portal.store.add_member(self._customer.organisation.id, self._customer.email)
