@@ -156,3 +156,24 @@ def test_mail_without_any_sender_is_rejected_with_a_reason(parse_bytes: ParseByt
     assert mail.reason == "no sender address"
     assert mail.error is None
     assert mail.text == "TEST"
+
+
+def test_encoded_line_breaks_never_reach_the_subject(parse_bytes: ParseBytes) -> None:
+    raw = b"From: a@example.com\nSubject: =?utf-8?Q?hi=0D=0ABcc:_victim@example.com?=\n\nx\n"
+
+    subject = parse_bytes(raw).subject
+
+    assert "\n" not in subject and "\r" not in subject
+    assert subject == "hi Bcc: victim@example.com"
+
+
+def test_references_keep_the_root_and_the_latest_ids_only(parse_bytes: ParseBytes) -> None:
+    ids = " ".join(f"<id{n}@example.com>" for n in range(1000))
+    raw = f"From: a@example.com\nReferences: {ids}\n\nx\n".encode()
+
+    references = parse_bytes(raw).references
+
+    assert len(references) == 100
+    assert references[0] == "<id0@example.com>"
+    assert references[-1] == "<id999@example.com>"
+    assert references[1] == "<id901@example.com>"

@@ -84,7 +84,11 @@ def _walk(part: Message, body: Body, depth: int, in_alternative: bool) -> None:
                 body.defects.append("part_after_closing_boundary")
                 _walk(stray, body, depth + 1, in_alternative)
             return
-    _leaf(part, headers, body, in_alternative)
+    try:
+        _leaf(part, headers, body, in_alternative)
+    except Exception:  # one unreadable part must not cost the rest of the mail
+        logger.debug("part unreadable", exc_info=True)
+        body.defects.append(f"part_unreadable:{headers.content_type}")
 
 
 def _part_headers(part: Message, body: Body) -> _PartHeaders:

@@ -24,6 +24,8 @@ _ANGLE_ADDRESS = re.compile(r"<\s*([^<>@]+@[^<>]+?)\s*>")
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 _COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
 _BARE_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
+_CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]+")
 _MSG_ID = re.compile(r"<([^<>]+)>")
 _GENERATED_DOMAIN = "generated.invalid"
 
@@ -71,7 +73,9 @@ def decode_text(
         position = match.end()
     flush()
     pieces.append(_decode_raw(value[position:], hints, fallbacks))
-    return "".join(pieces).replace("\x00", "")
+    # A decoded word may carry line breaks or NULs: never let them into a subject or a name,
+    # which end up in the headers of our replies.
+    return _CONTROL.sub(" ", "".join(pieces))
 
 
 def _merge_same_charset(words: list[tuple[str | None, bytes]]) -> list[tuple[str | None, bytes]]:
@@ -174,11 +178,11 @@ def _clean_name(name: str) -> str:
 
 
 def _clean_address(address: str) -> str:
-    address = address.strip().strip("<>\"'.,;").replace(" ", "")
+    address = _CONTROL_OR_SPACE.sub("", address).strip("<>\"'.,;")
     if address.lower().startswith("mailto:"):
         address = address[7:]
     local, _, domain = address.rpartition("@")
-    if not local:
+    if not local or not domain:
         return ""
     return f"{local}@{domain.lower().rstrip('.')}"
 

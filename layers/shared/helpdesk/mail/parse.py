@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 _POLICY = policy.default.clone(raise_on_defect=False)
 _CHARSET_PARAM = re.compile(rb"charset\s*=\s*\"?([A-Za-z0-9_.:+-]{2,40})", re.IGNORECASE)
 _RAW_SENDER = re.compile(r"(?im)^[ \t]*(?:from|sender)[ \t]*:[ \t]*(.*(?:\n[ \t].*)*)")
+MAX_REFERENCES = 100
 _ADDRESS_SOURCES = ("from", "sender", "reply-to", "return-path")
 
 
@@ -113,7 +114,10 @@ def _read_headers(
     else:
         mail.message_id = message_id
     mail.in_reply_to = parse_message_id(headers.get("in-reply-to", ""))
-    mail.references = parse_message_ids(headers.get("references", ""))
+    references = parse_message_ids(headers.get("references", ""))
+    # The thread's root and its most recent ids are what threading needs; a header with
+    # thousands of ids must not become thousands of look-ups.
+    mail.references = references[:1] + references[1:][-(MAX_REFERENCES - 1) :]
 
     mail.date, believed = parse_date(headers.get("date"), received_at)
     if not believed:
