@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser.support import Desk, Sink, Watch, screenshot
+from tests.e2e.browser.support import Desk, Sink, Watch, screenshot, sign_in_agent
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -123,9 +123,7 @@ def _agent_opens(
     from playwright.sync_api import expect
 
     page, watch = open_page(f"{desk.agent_url}#/tickets/{number}")
-    page.get_by_label("Agent id").fill(seeded["agent_id"])
-    title = page.title()  # the brand is applied before the sign-in form shows
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    title = sign_in_agent(page, seeded["agent_id"])
     expect(page.locator("#ticket-title")).to_contain_text(f"#{number}")
     return page, watch, title
 
@@ -135,6 +133,7 @@ def test_a_hostile_mail_renders_inert_in_the_agent_workspace(
 ) -> None:
     from playwright.sync_api import expect
 
+    sink.hits.clear()
     page, watch, title = _agent_opens(open_page, desk, seeded, hostile_ticket["number"])
     body = page.frame_locator("#thread iframe.body-html").first
     expect(body.get_by_text("Hostile body marker.")).to_be_visible()
@@ -157,6 +156,7 @@ def test_a_hostile_mail_renders_inert_in_the_customer_portal(
 ) -> None:
     from playwright.sync_api import expect
 
+    sink.hits.clear()
     customer = hostile_ticket["customer"]
     desk.ok("POST", "api/auth/link", {"email": customer})
     page, watch = open_page(desk.login_link(customer))
@@ -177,6 +177,7 @@ def test_hostile_markup_typed_as_a_reply_shows_as_text(
     from playwright.sync_api import expect
 
     # GIVEN the customer replies with markup typed into the portal's text box
+    sink.hits.clear()
     number = hostile_ticket["number"]
     typed = hostile_html(sink.url)
     customer = desk.customer_token(hostile_ticket["customer"])
@@ -201,6 +202,7 @@ def test_unsanitised_html_that_slips_past_the_server_still_cannot_run(
     from helpdesk.data.tickets import TicketRepository
 
     # GIVEN the first message of the ticket holds raw hostile HTML in the table
+    sink.hits.clear()
     number = hostile_ticket["number"]
     table = desk.stack.session.resource("dynamodb").Table(desk.stack.stack.tables["Table"])
     repository = TicketRepository(table)
@@ -222,3 +224,64 @@ def test_unsanitised_html_that_slips_past_the_server_still_cannot_run(
     screenshot(page, "hostile-3-stored-raw", full_page=False)
     _assert_nothing_ran(page, watch, sink, title)
     assert _control_is_on_top(page, "#composer-send")
+
+
+def test_raw_html_in_a_message_frame_cannot_run_or_reach_out(
+    desk: Desk, sink: Sink, open_page: Any
+) -> None:
+    """The frame alone, fed unsanitised HTML on the real page (with its served policy):
+    the sandbox without allow-scripts and the frame's own policy are a wall of their own."""
+    from playwright.sync_api import expect
+
+    sink.hits.clear()
+    page, watch = open_page(desk.portal_url)
+    expect(page.get_by_label("Email address")).to_be_visible()
+    title = page.title()
+
+    # WHEN the page's own module renders the raw payloads as a message body
+    page.evaluate(
+        """async (html) => {
+            const url = new URL("static/shared/mail.js", document.baseURI);
+            const { messageBody } = await import(url);
+            const node = messageBody({ html, text: "" });
+            node.id = "raw-frame";
+            document.querySelector("main").append(node);
+        }""",
+        hostile_html(sink.url),
+    )
+    frame = page.frame_locator("#raw-frame")
+    expect(frame.get_by_text("Hostile body marker.")).to_be_visible()
+    assert "allow-scripts" not in (page.get_attribute("#raw-frame", "sandbox") or "")
+    frame.get_by_text("click me").click()
+    frame.get_by_text("svg link").click()
+    page.wait_for_timeout(500)
+
+    # THEN nothing ran, nothing was fetched, and the overlay stayed inside its frame
+    screenshot(page, "hostile-4-raw-frame")
+    _assert_nothing_ran(page, watch, sink, title)
+    assert _control_is_on_top(page, "#signin-form button[type=submit]")
+
+
+def test_the_payloads_do_run_on_a_page_without_these_defences(browser: Any) -> None:
+    """The control: the same body on a bare page, with no policy, sandbox or sanitiser,
+    does run and reach out, so the assertions above can fail."""
+    from playwright.sync_api import expect
+
+    control = Sink().start()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_content(hostile_html(control.url))
+        page.wait_for_timeout(500)
+        ran = page.evaluate("window.__pwned || []")
+        assert {"script", "onerror", "svg-onload", "ontoggle"} <= set(ran), ran
+        assert "pwned" in page.title()
+        assert any("pixel.gif" in hit for hit in control.hits), control.hits
+        assert not _control_is_on_top(page, "#js-link")  # the overlay covers the page
+
+        # A javascript: link replaces the document with its result when followed.
+        page.evaluate("document.getElementById('js-link').click()")
+        expect(page.locator("body")).to_contain_text("pwned js-link")
+    finally:
+        context.close()
+        control.stop()

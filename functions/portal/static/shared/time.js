@@ -7,17 +7,17 @@ const UNITS = [
   ["s", 1],
 ];
 
-/** "2h 05m", "3d 4h" or "45s" for a number of seconds (sign ignored). */
+/** "3d 04h", "2h 05m 09s" or "45s" for a number of seconds (sign ignored): seconds show
+ * under a day, so a countdown visibly moves every second. */
 export function span(seconds) {
   let rest = Math.abs(Math.round(seconds));
   const parts = [];
   for (const [unit, size] of UNITS) {
-    if (rest >= size || (unit === "s" && parts.length === 0)) {
-      const amount = Math.floor(rest / size);
-      rest -= amount * size;
-      parts.push(parts.length ? `${String(amount).padStart(2, "0")}${unit}` : `${amount}${unit}`);
-    }
-    if (parts.length === 2) break;
+    const amount = Math.floor(rest / size);
+    rest -= amount * size;
+    if (parts.length === 0 && amount === 0 && unit !== "s") continue;
+    parts.push(parts.length ? `${String(amount).padStart(2, "0")}${unit}` : `${amount}${unit}`);
+    if (parts.length === (parts[0].endsWith("d") ? 2 : 3)) break;
   }
   return parts.join(" ");
 }
@@ -28,14 +28,6 @@ export function when(iso) {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return "";
   return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-}
-
-/** "5 minutes ago" style text for an ISO instant. */
-export function ago(iso, now = Date.now()) {
-  const seconds = (now - new Date(iso).getTime()) / 1000;
-  if (!Number.isFinite(seconds)) return "";
-  if (seconds < 45) return "just now";
-  return `${span(seconds).split(" ")[0].replace(/(\d+)([dhms])/, "$1$2")} ago`;
 }
 
 /** Redraws one countdown element from its data-due (and data-label) at `now` (ms). */
