@@ -106,6 +106,12 @@ def test_rtf_body_becomes_plain_text() -> None:
     assert rtf_to_text(rtf) == "Hello\nWörld"
 
 
+def test_rtf_unicode_escapes_and_outlook_html_only_parts() -> None:
+    rtf = rb"{\rtf1\ansi Prosz\u281\'ea, prosz\u281? {\*\htmltag64 <p>}\htmlrtf x\htmlrtf0 ok\par}"
+
+    assert rtf_to_text(rtf) == "Proszę, proszę ok"
+
+
 def test_tnef_attachment_is_unpacked_into_its_files(parse_bytes: ParseBytes) -> None:
     raw = _mime_with_attachment(_tnef_with_one_file(b"notes.txt", b"inside tnef"))
 

@@ -699,3 +699,21 @@ def test_hidden_and_commented_html_stays_out_of_the_text(corpus: Path, name: str
 
     assert text.split() == expected.read_text("utf-8").split()
     assert html_to_text(cleaned).split() == text.split()
+
+
+@pytest.mark.parametrize(
+    ("name", "snippet"),
+    [
+        ("long-filename.tnef", "temp. license for QARun 4.7"),
+        ("IPM-DistList.tnef", "Comcast allows only up to 100 email"),
+        ("rtf.tnef", "Greg Allen"),
+        ("umlaut.tnef", "TEST äöü"),
+        ("multi-value-attribute.tnef", "You received a voice mail"),
+    ],
+)
+def test_tnef_compressed_rtf_bodies_become_readable_text(
+    corpus: Path, name: str, snippet: str
+) -> None:
+    raw = _wrap_tnef((corpus / "A" / "tnef_winmail" / "tnefparse" / name).read_bytes())
+
+    assert snippet in parse_mail(raw, received_at=RECEIVED_AT).text

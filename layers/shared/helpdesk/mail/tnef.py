@@ -29,7 +29,13 @@ def unpack_tnef(data: bytes) -> tuple[str, str, list[ParsedAttachment]] | None:
 
     text = _as_text(getattr(tnef, "body", None))
     html = _as_text(getattr(tnef, "htmlbody", None))
-    rtf = getattr(tnef, "rtfbody", None)
+    try:
+        rtf = tnef.rtfbody  # decompressed by compressed-rtf when it is installed
+    except Exception:  # a damaged compressed body: no body rather than no mail
+        logger.debug("tnef rtf body unreadable", exc_info=True)
+        rtf = None
+    if isinstance(rtf, bytes) and rtf[:4] != b"{\\rt":
+        rtf = None  # still compressed: no decompressor available
     if not text and not html and rtf:
         text = rtf_to_text(rtf if isinstance(rtf, bytes) else str(rtf).encode("latin-1", "replace"))
 
@@ -78,13 +84,17 @@ _RTF_SKIP_DESTINATIONS = {
 
 
 def rtf_to_text(rtf: bytes) -> str:
-    """Plain text from RTF: control words dropped, paragraphs kept, \\'xx read as cp1252."""
+    """Plain text from RTF: control words dropped, paragraphs kept, \\'xx read as cp1252,
+    \\uN as Unicode, and the RTF-only parts of Outlook's encapsulated HTML (\\htmlrtf) left out.
+    """
     out: list[str] = []
     stack: list[bool] = []
     skipping = False
+    html_rtf = False
     pending_star = False
+    skip_fallback = 0
     for match in _RTF_TOKEN.finditer(rtf):
-        word, _arg, hex_byte, symbol, brace, literal = match.groups()
+        word, arg, hex_byte, symbol, brace, literal = match.groups()
         if brace == b"{":
             stack.append(skipping)
             continue
@@ -95,23 +105,35 @@ def rtf_to_text(rtf: bytes) -> str:
             if word in _RTF_SKIP_DESTINATIONS or pending_star:
                 skipping = True
             pending_star = False
-            if not skipping and word in (b"par", b"line", b"row", b"sect", b"page"):
+            if word == b"htmlrtf":
+                html_rtf = arg != b"0"
+            elif skipping or html_rtf:
+                pass
+            elif word == b"u" and arg is not None:
+                out.append(chr(int(arg) % 0x10000))
+                skip_fallback = 1
+            elif word in (b"par", b"line", b"row", b"sect", b"page"):
                 out.append("\n")
-            elif not skipping and word == b"tab":
+            elif word == b"tab":
                 out.append("\t")
             continue
         if symbol == b"*":
             pending_star = True
             continue
-        if skipping:
+        if skipping or html_rtf:
             continue
+        if skip_fallback and (hex_byte is not None or literal is not None):
+            skip_fallback = 0
+            if hex_byte is not None:
+                continue
+            literal = literal[1:]
         if hex_byte is not None:
             out.append(bytes([int(hex_byte, 16)]).decode("cp1252", errors="replace"))
         elif symbol is not None and symbol in (b"\\", b"{", b"}"):
             out.append(symbol.decode())
         elif symbol == b"~":
             out.append(" ")
-        elif literal is not None:
+        elif literal:
             out.append(literal.decode("cp1252", errors="replace"))
-    text = "".join(out)
+    text = "".join(out).replace("\x00", "")
     return re.sub(r"\n{3,}", "\n\n", text).strip()
