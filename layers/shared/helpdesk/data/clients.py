@@ -6,6 +6,7 @@ the same code talks to AWS in Lambda and to the local endpoint on one machine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import Any
 
@@ -17,9 +18,17 @@ _CONFIG = Config(
 )
 
 
+# Called with each new session before any client is made from it (a cost meter listens to
+# every call this way); empty in Lambda.
+session_observers: list[Callable[[boto3.session.Session], None]] = []
+
+
 @lru_cache(maxsize=1)
 def session() -> boto3.session.Session:
-    return boto3.session.Session()
+    built = boto3.session.Session()
+    for observe in session_observers:
+        observe(built)
+    return built
 
 
 @cache
