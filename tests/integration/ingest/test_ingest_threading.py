@@ -325,3 +325,26 @@ def test_raw_mail_stays_in_the_mail_bucket_after_ingest(
     message = desk.tickets.thread(number).messages[0]
     stored = desk.s3.get_object(Bucket=desk.stack.buckets["MailBucket"], Key=message.source_key)
     assert stored["Body"].read() == raw
+
+
+def test_the_same_mail_delivered_concurrently_yields_one_ticket_and_one_message(
+    desk: LocalIngestDesk, mail: MailBuilder
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    raw = mail()
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = [
+            _one(r) for r in pool.map(lambda _: desk.deliver(raw, received_at=NOW), range(3))
+        ]
+
+    assert sorted(r["disposition"] for r in results) == ["created", "duplicate", "duplicate"]
+    number = next(r["ticket_number"] for r in results if r["disposition"] == "created")
+    assert _inbound(desk, number) == ["<first@customer.example>"]
+    inbound_items = [
+        item
+        for item in desk.table.scan()["Items"]
+        if item.get("entity") == "message" and item.get("direction") == "inbound"
+    ]
+    assert len(inbound_items) == 1

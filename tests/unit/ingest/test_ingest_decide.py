@@ -134,3 +134,18 @@ def test_raw_bytes_that_the_parser_passed_through_are_made_storable() -> None:
     assert mail.subject == "caf\ufffd"
     assert mail.references == ["<a\ufffd@x>"]
     assert mail.model_dump_json()  # storable as JSON
+
+
+@pytest.mark.parametrize(
+    "sender", ["noreply@shop.example", "no-reply+x@shop.example", "MAILER-DAEMON@mx.example"]
+)
+def test_mail_from_an_unattended_mailbox_opens_a_ticket_but_is_not_acknowledged(
+    sender: str,
+) -> None:
+    decision = _decide(_mail(requester=sender))
+
+    assert (decision.action, decision.acknowledge) == (Action.NEW_TICKET, False)
+
+
+def test_a_person_whose_name_starts_like_a_robot_is_still_acknowledged() -> None:
+    assert _decide(_mail(requester="bouncer.bob@club.example")).acknowledge is True

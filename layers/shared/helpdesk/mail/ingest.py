@@ -120,6 +120,7 @@ def decide(
     - an auto-reply joins its ticket as a note (never reopening it), or is rejected;
     - a failed spam or virus verdict opens a suspended ticket, never acknowledged;
     - a mail from our own support address is refused (a loop);
+    - no acknowledgement goes to a mailbox nobody reads (noreply@, mailer-daemon@, ...);
     - a reply to a solved ticket reopens it (if configured); to a closed one, it opens a new
       follow-up ticket;
     - anything else without a thread opens a new ticket, acknowledged if configured.
@@ -141,7 +142,11 @@ def decide(
     if _is_own_address(mail.requester, settings):
         return Decision(Action.REJECT, reason="mail from our own support address")
 
-    acknowledge = settings.send_acknowledgement and not mail.auto_submitted
+    acknowledge = (
+        settings.send_acknowledgement
+        and not mail.auto_submitted
+        and not _is_unattended(mail.reply_to or mail.requester)
+    )
     if failed_verdicts:
         reason = ", ".join(f"{name} verdict FAIL" for name in failed_verdicts)
         return Decision(Action.NEW_TICKET, reason=reason, suspend_reason=reason)
@@ -162,6 +167,16 @@ def decide(
         rule=rule,
         reopen=match.status == Status.SOLVED and settings.reopen_solved_on_reply,
     )
+
+
+# Mailboxes that nobody reads: an acknowledgement to them is at best noise, at worst a loop.
+_UNATTENDED = re.compile(
+    r"^(no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?|notifications?)([+._-]|$)"
+)
+
+
+def _is_unattended(address: str) -> bool:
+    return bool(_UNATTENDED.match(address.lower().partition("@")[0]))
 
 
 def _is_own_address(address: str, settings: MailSettings) -> bool:
