@@ -241,3 +241,35 @@ def test_an_auto_reply_on_a_thread_is_kept_as_a_note_and_never_acknowledged(
     ]
     assert (note.kind, note.direction) == (MessageKind.SYSTEM, Direction.INBOUND)
     assert len(_outbound(desk, number)) == 1  # only the first acknowledgement
+
+
+def test_automatic_notices_are_auto_generated_and_rate_limited_per_address(
+    desk: LocalIngestDesk, mail: MailBuilder, moto_endpoint: str
+) -> None:
+    from helpdesk.mail.outbound import queue_notification
+
+    number = _open(desk, mail)
+    limiter = AutoMailLimiter(desk.table, 2)
+    notices = [
+        queue_notification(
+            desk.tickets,
+            _queue(desk),
+            ingest_settings(),
+            limiter,
+            ticket_number=number,
+            text="Your ticket is waiting for your answer.",
+            now=LATER,
+        )
+        for _ in range(3)
+    ]
+
+    assert [notice is not None for notice in notices] == [True, True, False]
+    desk.drain_outbound()
+    sent = _sent(
+        moto_endpoint, [m for m in _outbound(desk, number) if m.kind == MessageKind.SYSTEM]
+    )
+    assert sorted(str(m["Auto-Submitted"]) for m in sent) == [
+        "auto-generated",
+        "auto-generated",
+        "auto-replied",
+    ]

@@ -11,6 +11,7 @@ that arrived through the SNS action is stored there first), and every message po
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import re
 import secrets
@@ -259,11 +260,12 @@ class AttachmentStore:
                 )
                 continue
             key = f"attachments/{ticket_number}/{secrets.token_urlsafe(18)}/{_safe(part.filename)}"
-            self._s3.put_object(
-                Bucket=self._bucket,
-                Key=key,
-                Body=part.payload,
-                ContentType=part.content_type or "application/octet-stream",
+            # upload_fileobj switches to a multipart upload for large parts.
+            self._s3.upload_fileobj(
+                io.BytesIO(part.payload),
+                self._bucket,
+                key,
+                ExtraArgs={"ContentType": part.content_type or "application/octet-stream"},
             )
             stored.append(
                 Attachment(

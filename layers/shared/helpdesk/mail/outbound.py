@@ -28,6 +28,7 @@ from helpdesk.domain.models import (
     Ticket,
 )
 from helpdesk.exceptions import ConflictError, NotFoundError, SendThrottledError
+from helpdesk.mail.ratelimit import AutoMailLimiter
 from helpdesk.settings import MailSettings
 
 logger = logging.getLogger(__name__)
@@ -207,6 +208,44 @@ def queue_acknowledgement(
             domain=settings.mail_domain,
             kind=MessageKind.SYSTEM,
             auto_submitted=AUTO_REPLIED,
+        ),
+    )
+
+
+def queue_notification(
+    tickets: TicketRepository,
+    queue: OutboundQueue,
+    settings: MailSettings,
+    limiter: AutoMailLimiter,
+    *,
+    ticket_number: int,
+    text: str,
+    now: datetime,
+) -> Message | None:
+    """Queue an automatic notice to a ticket's requester (Auto-Submitted: auto-generated).
+
+    Automatic mail to one address is rate-limited: returns None, queuing nothing, when the
+    address had its share this hour. Raises as queue_reply does.
+    """
+    ticket = tickets.get(ticket_number)
+    if not limiter.allow(ticket.reply_to or ticket.requester, now=now):
+        return None
+    return _queue(
+        tickets,
+        queue,
+        settings,
+        ticket_number=ticket_number,
+        now=now,
+        action="notification_queued",
+        make=lambda ticket, thread: build_outbound(
+            ticket,
+            thread,
+            text=text,
+            author=settings.support_address,
+            now=now,
+            domain=settings.mail_domain,
+            kind=MessageKind.SYSTEM,
+            auto_submitted=AUTO_GENERATED,
         ),
     )
 
