@@ -165,3 +165,44 @@ def test_a_folder_import_reads_front_matter_and_headings(kb: KnowledgeBase, tmp_
 def test_a_bad_row_in_a_csv_names_its_line() -> None:
     with pytest.raises(ValidationError, match="line 2"):
         list(read_csv('id,title,body\nx,"",body\n'))
+
+
+def test_one_bad_article_in_an_import_does_not_stop_the_others(kb: KnowledgeBase) -> None:
+    items = [
+        ("first", draft("First", "one")),
+        ("Not A Valid Id!", draft("Broken", "two")),
+        ("third", draft("Third", "three")),
+    ]
+
+    report = kb.import_articles(items, now=NOW, author="import")
+
+    assert report.created == ["first", "third"]
+    assert list(report.failed) == ["Not A Valid Id!"]
+
+
+def test_articles_stored_while_the_embedder_was_down_are_found_semantically_later(
+    table: Any,
+) -> None:
+    from helpdesk.ai.embed import shared_onnx_embedder
+
+    class Down:
+        dimension = 384
+        model_id = "all-MiniLM-L6-v2-int8"
+
+        def embed(self, texts: object) -> object:
+            raise RuntimeError("model not loaded")
+
+    writer = KnowledgeBase(ArticleRepository(table), embedder=lambda: Down())  # type: ignore[arg-type,return-value]
+    writer.create(
+        draft("Reset your password", "Use Forgot password on the sign-in page."),
+        now=NOW,
+        author="a-1",
+        article_id="reset-password",
+    )
+    embedder = shared_onnx_embedder()
+    reader = KnowledgeBase(ArticleRepository(table), embedder=lambda: embedder)
+
+    found = reader.retrieve("I cannot log in, lost my credentials", audience=Audience.CUSTOMER)
+
+    assert found.semantic
+    assert found.best is not None and found.best.doc.id == "reset-password"
