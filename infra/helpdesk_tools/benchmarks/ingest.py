@@ -55,7 +55,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark; returns 0, or 2 when there is no mail to deliver."""
-    from helpdesk_tools.mailcmd._ingest_desk import mail_files
+    from helpdesk_tools.ingest_desk import mail_files
 
     paths = list(args.paths)
     if not paths:
@@ -135,7 +135,7 @@ def measure(
     import boto3
 
     from helpdesk.mail.events import lambda_action_event
-    from helpdesk_tools.mailcmd._ingest_desk import (
+    from helpdesk_tools.ingest_desk import (
         FakeLambdaContext,
         LocalIngestDesk,
         reset_cached_wiring,

@@ -17,11 +17,13 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from helpdesk.domain.models import Direction
-from helpdesk_tools.mailcmd._ingest_desk import LocalIngestDesk, mail_files, sent_mail
+
+if TYPE_CHECKING:
+    from helpdesk_tools.ingest_desk import LocalIngestDesk
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _CREDENTIALS = {
@@ -70,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         print("helpdesk mail replay: AWS_ENDPOINT_URL must be a loopback address", file=sys.stderr)
         return 2
 
+    from helpdesk_tools.ingest_desk import mail_files
+
     files = mail_files(list(args.paths))
     # Everything the handlers log goes to stderr; stdout carries only the JSON report.
     with contextlib.redirect_stdout(sys.stderr), _endpoint(endpoint) as url:
@@ -104,6 +108,8 @@ def _endpoint(endpoint: str | None) -> Iterator[str]:
 def replay(files: list[Path], *, endpoint: str, mail_domain: str) -> dict[str, Any]:
     """Deliver `files` in order into a fresh desk on `endpoint`; returns the report."""
     import boto3
+
+    from helpdesk_tools.ingest_desk import LocalIngestDesk, sent_mail
 
     desk = LocalIngestDesk(boto3.session.Session(), mail_domain=mail_domain)
     start = datetime.now(UTC)

@@ -12,7 +12,7 @@ from email.utils import format_datetime
 import boto3
 import pytest
 
-from helpdesk_tools.mailcmd._ingest_desk import LocalIngestDesk, reset_cached_wiring
+from helpdesk_tools.ingest_desk import LocalIngestDesk, reset_cached_wiring
 
 NOW = datetime(2026, 3, 19, 9, 30, tzinfo=UTC)
 MailBuilder = Callable[..., bytes]

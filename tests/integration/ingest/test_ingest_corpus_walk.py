@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk_tools.mailcmd._ingest_desk import LocalIngestDesk, mail_files, reset_cached_wiring
+from helpdesk_tools.ingest_desk import LocalIngestDesk, mail_files, reset_cached_wiring
 
 NOW = datetime(2026, 3, 19, 9, 30, tzinfo=UTC)
 KEPT = {"created", "joined", "follow_up", "suspended", "noted", "duplicate"}

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from helpdesk.domain.models import Direction
-from helpdesk_tools.mailcmd._ingest_desk import (
+from helpdesk_tools.ingest_desk import (
     FakeLambdaContext,
     LocalIngestDesk,
     reset_cached_wiring,

@@ -18,7 +18,7 @@ from helpdesk.mail.ratelimit import AutoMailLimiter
 from helpdesk.mail.sender import ses_message_id
 from helpdesk.mail.threading import ticket_token
 from helpdesk.settings import ingest_settings
-from helpdesk_tools.mailcmd._ingest_desk import FakeLambdaContext, LocalIngestDesk, sent_mail
+from helpdesk_tools.ingest_desk import FakeLambdaContext, LocalIngestDesk, sent_mail
 
 NOW = datetime(2026, 3, 19, 9, 30, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)

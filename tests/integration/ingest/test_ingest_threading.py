@@ -11,7 +11,7 @@ import pytest
 from helpdesk.domain.models import DeliveryState, Direction, MessageKind, Status
 from helpdesk.domain.transitions import change_status
 from helpdesk.mail.threading import reply_address, subject_tag
-from helpdesk_tools.mailcmd._ingest_desk import LocalIngestDesk, reset_cached_wiring
+from helpdesk_tools.ingest_desk import LocalIngestDesk, reset_cached_wiring
 
 NOW = datetime(2026, 3, 19, 9, 30, tzinfo=UTC)
 LATER = NOW + timedelta(hours=2)

@@ -1,4 +1,4 @@
-"""A fresh desk on a local AWS endpoint, fed mail the way SES feeds it (replay, benchmarks, tests).
+"""A fresh desk on a local AWS endpoint, fed mail as SES feeds it (mail replay, bench, tests).
 
 Each mail is stored in the mail bucket where the receipt rule's S3 action would put it, then the
 ingest function's own handler is invoked with an SES Lambda-action event. Queued outbound mail is
