@@ -20,6 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 
 from helpdesk.data.tickets import TicketRepository
@@ -140,7 +141,15 @@ class LocalIngestDesk:
             if not received:
                 break
             event = {"Records": [_sqs_record(message, url) for message in received]}
-            response = self.sender.handler(event, FakeLambdaContext(function_name="SenderFunction"))
+            try:
+                response = self.sender.handler(
+                    event, FakeLambdaContext(function_name="SenderFunction")
+                )
+            except BatchProcessingError:
+                # Every record failed: Lambda fails the invocation and SQS delivers them again.
+                response = {
+                    "batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in received]
+                }
             failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
             for message in received:
                 if message["MessageId"] not in failed:

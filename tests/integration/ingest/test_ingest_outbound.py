@@ -273,3 +273,19 @@ def test_automatic_notices_are_auto_generated_and_rate_limited_per_address(
         "auto-generated",
         "auto-replied",
     ]
+
+
+def test_a_send_job_that_keeps_failing_ends_in_the_dead_letter_queue_not_lost(
+    desk: LocalIngestDesk,
+) -> None:
+    url = desk.stack.queue_urls["OutboundQueue"]
+    desk.sqs.send_message(QueueUrl=url, MessageBody='{"ticket_number": "not a number"}')
+
+    for _ in range(6):
+        desk.drain_outbound()
+
+    dead = desk.sqs.receive_message(
+        QueueUrl=desk.stack.queue_urls["OutboundDeadLetterQueue"], MaxNumberOfMessages=10
+    ).get("Messages", [])
+    assert [m["Body"] for m in dead] == ['{"ticket_number": "not a number"}']
+    assert desk.sqs.receive_message(QueueUrl=url).get("Messages", []) == []
