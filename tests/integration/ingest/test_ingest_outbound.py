@@ -289,3 +289,55 @@ def test_a_send_job_that_keeps_failing_ends_in_the_dead_letter_queue_not_lost(
     ).get("Messages", [])
     assert [m["Body"] for m in dead] == ['{"ticket_number": "not a number"}']
     assert desk.sqs.receive_message(QueueUrl=url).get("Messages", []) == []
+
+
+def _dsn(original_message_id: str) -> bytes:
+    return (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.customer.example>\r\n"
+        "To: support@example.com\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "Date: Thu, 19 Mar 2026 10:31:00 +0000\r\n"
+        "Message-ID: <dsn-42@mx.customer.example>\r\n"
+        "Auto-Submitted: auto-replied\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n'
+        "\r\n"
+        "--B\r\n"
+        "Content-Type: text/plain\r\n"
+        "\r\n"
+        "Your message could not be delivered: mailbox unknown.\r\n"
+        "--B\r\n"
+        "Content-Type: message/delivery-status\r\n"
+        "\r\n"
+        "Reporting-MTA: dns; mx.customer.example\r\n"
+        "\r\n"
+        "Final-Recipient: rfc822; ada@customer.example\r\n"
+        "Action: failed\r\n"
+        "Status: 5.1.1\r\n"
+        "--B\r\n"
+        "Content-Type: text/rfc822-headers\r\n"
+        "\r\n"
+        "From: Support <support@example.com>\r\n"
+        "To: ada@customer.example\r\n"
+        f"Message-ID: {original_message_id}\r\n"
+        "Subject: Re: The printer is on fire\r\n"
+        "--B--\r\n"
+    ).encode()
+
+
+def test_a_real_delivery_status_notification_marks_our_reply_bounced(
+    desk: LocalIngestDesk, mail: MailBuilder
+) -> None:
+    number = _open(desk, mail)
+    desk.drain_outbound()
+    (ack,) = _outbound(desk, number)
+    assert ack.provider_message_id is not None
+
+    (result,) = desk.deliver(
+        _dsn(ses_message_id(ack.provider_message_id, "us-east-1")), received_at=LATER
+    )
+
+    assert (result["disposition"], result["outcome"]) == ("rejected", "bounce")
+    (bounced,) = _outbound(desk, number)
+    assert bounced.delivery_state == DeliveryState.BOUNCED
+    assert len(_outbound(desk, number)) == 1  # and no acknowledgement of the bounce
