@@ -348,3 +348,45 @@ def test_the_same_mail_delivered_concurrently_yields_one_ticket_and_one_message(
         if item.get("entity") == "message" and item.get("direction") == "inbound"
     ]
     assert len(inbound_items) == 1
+
+
+def test_an_out_of_office_reply_is_never_acknowledged_and_opens_no_ticket(
+    desk: LocalIngestDesk, mail: MailBuilder
+) -> None:
+    number = _open_ticket(desk, mail)
+    ack_id = next(
+        m.message_id
+        for m in desk.tickets.thread(number).messages
+        if m.direction == Direction.OUTBOUND
+    )
+    out_of_office = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
+
+    threaded = _one(
+        desk.deliver(
+            mail(
+                subject="Automatic reply: The printer is on fire",
+                message_id="<ooo1@customer.example>",
+                in_reply_to=ack_id,
+                headers=out_of_office,
+            ),
+            received_at=LATER,
+        )
+    )
+    unthreaded = _one(
+        desk.deliver(
+            mail(
+                subject="Out of office",
+                message_id="<ooo2@customer.example>",
+                headers=out_of_office,
+            ),
+            received_at=LATER,
+        )
+    )
+
+    assert (threaded["disposition"], threaded["acknowledged"]) == ("noted", False)
+    assert (unthreaded["disposition"], unthreaded["outcome"]) == ("rejected", "auto_reply")
+    outbound = [
+        m for m in desk.tickets.thread(number).messages if m.direction == Direction.OUTBOUND
+    ]
+    assert len(outbound) == 1
+    assert desk.tickets.get(number).status == Status.OPEN
