@@ -84,25 +84,12 @@ def decide(ticket: Ticket, rules: SlaRules, *, now: datetime) -> Decision | None
         if clock.due is None or clock.met_at is not None or clock.breached_at is not None:
             continue
         if clock.due <= now:
-            _fire(
-                decision,
-                target,
-                "breach",
-                clock.model_copy(update={"breached_at": now}),
-                policy,
-                rules,
-                now,
-            )
+            kind, fired = "breach", clock.model_copy(update={"breached_at": now})
         elif clock.warn_at is not None and clock.warn_at <= now and clock.warned_at is None:
-            _fire(
-                decision,
-                target,
-                "warning",
-                clock.model_copy(update={"warned_at": now}),
-                policy,
-                rules,
-                now,
-            )
+            kind, fired = "warning", clock.model_copy(update={"warned_at": now})
+        else:
+            continue
+        _fire(decision, target, kind, fired, policy, rules, now)
     return decision if decision.events else None
 
 
