@@ -46,7 +46,9 @@ def register(subparsers: Any) -> None:
         default=None,
         help="the shared corpus (default: $HELPDESK_CORPUS or ../shared/corpus)",
     )
-    parser.add_argument("--repeat", type=int, default=2, help="timed passes per worker")
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="passes per worker (the first is reported)"
+    )
     parser.add_argument("--rounds", type=int, default=2, help="workers per parser, alternating")
     parser.set_defaults(handler=run)
 
@@ -111,16 +113,18 @@ def _run_worker(name: str, folder: Path, repeat: int) -> dict[str, Any]:
 def _print_parse_table(results: dict[str, dict[str, Any]]) -> None:
     print()
     print(
-        f"{'parser':<12} {'mails':>6} {'failed':>7} {'CPU s':>8} {'mails/s':>9} "
+        f"{'parser':<12} {'mails':>6} {'failed':>7} {'CPU s':>8} {'mails/s':>9} {'warm':>7} "
         f"{'peak MiB (tracemalloc)':>23} {'peak RSS MiB':>13}"
     )
     for name, result in results.items():
         if "error" in result:
             print(f"{name:<12} worker failed: {result['error']}")
             continue
+        warm = f"{result['warm_per_second']:.0f}" if result.get("warm_per_second") else "-"
         print(
             f"{name:<12} {result['mails']:>6} {result['failed']:>7} {result['seconds']:>8.2f} "
-            f"{result['per_second']:>9.0f} {result['peak_mib']:>23.1f} {result['rss_mib']:>13.1f}"
+            f"{result['per_second']:>9.0f} {warm:>7} "
+            f"{result['peak_mib']:>23.1f} {result['rss_mib']:>13.1f}"
         )
     ours, theirs = results.get("ours", {}), results.get("mail-parser", {})
     if "per_second" in ours and "per_second" in theirs:
@@ -132,8 +136,12 @@ def _print_parse_table(results: dict[str, dict[str, Any]]) -> None:
             f"peak RSS {rss:.2f}x"
         )
         print(
-            "(ours: modern email policy, plus classification, reply separation, HTML to text "
-            "and sanitising; mail-parser: compat32 policy, no HTML work)"
+            "mails/s: first pass over the corpus in a fresh process, CPU time on one core "
+            "(best of the rounds); warm: a later pass in the same process"
+        )
+        print(
+            "ours: modern email policy, plus classification, reply separation, HTML to text "
+            "and sanitising; mail-parser: compat32 policy, no HTML work"
         )
 
 
@@ -206,16 +214,19 @@ def _worker(name: str, folder: Path, repeat: int) -> dict[str, Any]:
         for p in corpus_files(folder)
     ]
     parse = _parser(name)
-    parse(mails[0])  # imports and first-use caches are not what we measure
+    parse(b"From: warm@example.com\nSubject: up\n\nimports are not what we measure\n")
 
-    best = float("inf")
+    # The first pass over the corpus is the honest figure: our parser caches parsed header
+    # values, so later passes over the same files run warm.
+    passes = []
     failed = 0
     for _ in range(max(1, repeat)):
         failed = 0
         started = time.process_time()
         for raw in mails:
             failed += not parse(raw)
-        best = min(best, time.process_time() - started)
+        passes.append(time.process_time() - started)
+    first, warm = passes[0], min(passes[1:], default=None)
 
     tracemalloc.start()
     for raw in mails:
@@ -225,8 +236,9 @@ def _worker(name: str, folder: Path, repeat: int) -> dict[str, Any]:
     return {
         "mails": len(mails),
         "failed": failed,
-        "seconds": best,
-        "per_second": len(mails) / best,
+        "seconds": first,
+        "per_second": len(mails) / first,
+        "warm_per_second": len(mails) / warm if warm else None,
         "peak_mib": peak / 2**20,
         "rss_mib": _peak_rss_kib() / 1024,
     }

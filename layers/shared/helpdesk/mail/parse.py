@@ -7,6 +7,7 @@ import logging
 import re
 from datetime import UTC, datetime
 from email import policy
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import Message
 
 from helpdesk.mail.body import collect_body
@@ -27,7 +28,34 @@ from helpdesk.mail.reply import visible_text
 
 logger = logging.getLogger(__name__)
 
-_POLICY = policy.default.clone(raise_on_defect=False)
+class _CachingHeaderRegistry(HeaderRegistry):
+    """The modern policy's header registry, remembering what it parsed.
+
+    The parser and the walk ask for each part's Content-Type several times, and every ask
+    parses the raw value again. Parsed headers are immutable, so the same (name, value) can
+    share one object; the cache is bounded.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parsed: dict[tuple[str, str], BaseHeader] = {}
+
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        if len(value) > _HEADER_CACHE_VALUE:
+            return super().__call__(name, value)
+        key = (name.lower(), value)
+        header = self._parsed.get(key)
+        if header is None:
+            header = super().__call__(name, value)
+            if len(self._parsed) >= _HEADER_CACHE_SIZE:
+                self._parsed.clear()
+            self._parsed[key] = header
+        return header
+
+
+_HEADER_CACHE_SIZE = 2048
+_HEADER_CACHE_VALUE = 2000
+_POLICY = policy.default.clone(raise_on_defect=False, header_factory=_CachingHeaderRegistry())
 _CHARSET_PARAM = re.compile(rb"charset\s*=\s*\"?([A-Za-z0-9_.:+-]{2,40})", re.IGNORECASE)
 _RAW_SENDER = re.compile(r"(?im)^[ \t]*(?:from|sender)[ \t]*:[ \t]*(.*(?:\n[ \t].*)*)")
 MAX_REFERENCES = 100
