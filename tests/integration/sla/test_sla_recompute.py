@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from helpdesk.data.config import ConfigRepository
 from helpdesk.data.tickets import TicketRepository
 from helpdesk.domain.models import AuditEvent, Status, Ticket
+from helpdesk.exceptions import ValidationError
 from helpdesk.sla.calendar import Calendar
 from helpdesk.sla.policy import SlaPolicy, Targets
 from helpdesk.sla.service import SlaStore, refresh_ticket
@@ -70,3 +73,15 @@ def test_a_new_policy_and_a_new_calendar_move_the_deadlines_of_open_tickets(tabl
     # THEN 240 business minutes from Wednesday 08:00Z take four working hours: Wednesday,
     # Thursday, Friday, and Monday 2026-03-23 08:00-09:00Z, so due Monday 09:00Z
     assert repo.get(loose.number).sla.resolution.due == datetime(2026, 3, 23, 9, 0, tzinfo=UTC)
+
+
+def test_a_policy_naming_a_calendar_that_is_not_stored_is_refused(table: Any) -> None:
+    store = SlaStore(ConfigRepository(table))
+
+    with pytest.raises(ValidationError) as refused:
+        store.save_policy(
+            SlaPolicy(id="gold", calendar_id="berlin"), TicketRepository(table), now=T0
+        )
+
+    assert refused.value.field == "calendar_id"
+    assert store.rules().policies == []

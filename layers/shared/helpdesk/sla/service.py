@@ -44,7 +44,7 @@ from helpdesk.domain.models import (
     Status,
     Ticket,
 )
-from helpdesk.exceptions import ConflictError
+from helpdesk.exceptions import ConflictError, ValidationError
 from helpdesk.sla.calendar import Calendar
 from helpdesk.sla.clock import ClockResult, EventType, SlaEvent, SlaResult, compute
 from helpdesk.sla.policy import SlaPolicy, ordered
@@ -211,7 +211,12 @@ class SlaStore:
         now: datetime,
         teams: Sequence[str] = (),
     ) -> int:
-        """Store `policy` and recompute the open tickets; returns how many changed."""
+        """Store `policy` and recompute the open tickets; returns how many changed. Raises
+        ValidationError when the policy names a calendar that is not stored."""
+        if policy.calendar_id is not None and policy.calendar_id not in self.rules().calendars:
+            raise ValidationError(
+                f"calendar {policy.calendar_id} does not exist", field="calendar_id"
+            )
         self._config.put(POLICY_KIND, policy.id, policy)
         return recompute_open(tickets, self.rules(), now=now, teams=teams)
 

@@ -26,7 +26,7 @@ from helpdesk.data.tickets import TicketRepository
 from helpdesk.domain.models import AuditEvent, Priority, SlaClock, SlaNotification, Status, Ticket
 from helpdesk.domain.transitions import assign, change_priority, set_fields
 from helpdesk.events import EventPublisher
-from helpdesk.exceptions import ConflictError
+from helpdesk.exceptions import ConflictError, HelpdeskError
 from helpdesk.sla.notify import Notifier
 from helpdesk.sla.policy import TARGETS, Escalation, SlaPolicy
 from helpdesk.sla.service import SlaRules, SlaStore, refresh_ticket
@@ -63,6 +63,7 @@ class SweepReport:
     notices_failed: int = 0
     conflicts: int = 0
     gave_up: int = 0
+    failed: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -118,9 +119,17 @@ class SlaSweep:
         report.due = len(due)
         rules = self._store.rules() if due else SlaRules()
         for ticket in due:
-            current = self._fire(ticket, rules, now, report)
-            if current is not None:
-                self._deliver(current, now, report)
+            try:
+                current = self._fire(ticket, rules, now, report)
+                if current is not None:
+                    self._deliver(current, now, report)
+            except HelpdeskError:
+                # One ticket that cannot be decided (a policy naming a deleted calendar, say)
+                # must not stop the sweep for the others; it stays due and is tried again.
+                report.failed += 1
+                logger.exception(
+                    "sla sweep failed on a ticket", extra={"ticket_number": ticket.number}
+                )
         logger.info("sla sweep done", extra=report.as_dict())
         return report
 
