@@ -154,3 +154,29 @@ def test_a_paused_ticket_fires_nothing() -> None:
     refreshed = refresh_ticket(ticket(status=Status.PENDING), [], events, RULES, now=minutes(120))
 
     assert decide(refreshed, RULES, now=minutes(120)) is None
+
+
+def test_metrics_count_resolution_without_the_paused_time_and_mark_each_target() -> None:
+    # Wednesday 08:00Z (09:00 CET): reply at 90 minutes (first response of 60 breached),
+    # pending from 100 to 160, solved at 200. Resolution took 200 - 60 = 140 minutes, all in
+    # working hours, so 140 business and 140 calendar minutes; paused 60.
+    messages = [message(T0, Direction.INBOUND), message(minutes(90), Direction.OUTBOUND)]
+    events = [
+        audit(minutes(100), "status_changed", status=["open", "pending"]),
+        audit(minutes(160), "status_changed", status=["pending", "open"]),
+        audit(minutes(200), "status_changed", status=["open", "solved"]),
+    ]
+
+    refreshed = refresh_ticket(
+        ticket(status=Status.SOLVED), messages, events, RULES, now=minutes(300)
+    )
+
+    metrics = refreshed.sla.metrics
+    assert metrics.first_response_business_minutes == 90
+    assert metrics.first_response_breached is True
+    assert metrics.resolution_business_minutes == 140
+    assert metrics.resolution_calendar_minutes == 140
+    assert metrics.resolution_breached is False
+    assert metrics.paused_calendar_minutes == 60
+    assert metrics.replies == 1
+    assert refreshed.sla.resolution.met_at == minutes(200)
