@@ -95,3 +95,24 @@ def test_customer_writing_about_a_failed_delivery_is_not_a_bounce(parse_fixture:
 
     assert mail.outcome is Outcome.CUSTOMER
     assert mail.reason == ""
+
+
+def test_a_person_forwarding_a_bounce_is_asking_for_help(parse_bytes: ParseBytes) -> None:
+    raw = (
+        b"From: Ann <ann@example.com>\nSubject: Fwd: Undelivered Mail Returned to Sender\n\n"
+        b"Why does this fail?\n\n> This is the mail system at host mx.example.net.\n"
+        b"> <gone@example.net>: host mx said: 550 5.1.1 User unknown\n"
+    )
+
+    assert parse_bytes(raw).outcome is Outcome.CUSTOMER
+
+
+def test_an_it_admin_describing_rejected_mail_is_not_a_list_manager(
+    parse_bytes: ParseBytes,
+) -> None:
+    raw = (
+        b"From: IT <it-admin@example.com>\nSubject: Mail rejected by your server\n\n"
+        b"Our mail to you gets 550 5.7.1 rejected. Can you check?\n"
+    )
+
+    assert parse_bytes(raw).outcome is Outcome.CUSTOMER

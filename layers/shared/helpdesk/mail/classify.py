@@ -50,6 +50,8 @@ _DAEMON_LOCAL_PARTS = frozenset(
         "majordomo-owner",
     }
 )
+_FORWARD_PREFIX = re.compile(r"^\s*(?:fwd?|wg|tr|rv|i|enc|vs)\s*:", re.IGNORECASE)
+_LIST_MANAGER_HEADERS = ("x-mlserver", "x-ml-name", "list-id", "x-mailman-version", "x-loop")
 _DAEMON_NAME = re.compile(
     r"mail delivery|mailer.?daemon|postmaster|mail deliver system|delivery subsystem", re.I
 )
@@ -190,12 +192,17 @@ def _parts(message: Message) -> list[tuple[str, Message]]:
 
 
 def _sender_is_daemon(headers: dict[str, str]) -> bool:
+    """Whether the sender is a mail server or a list manager, not a person."""
     value = headers.get("from", "")
     address, name = parse_mailbox(value) if value else (None, "")
     local = (address or "").rpartition("@")[0].lower()
     if local in _DAEMON_LOCAL_PARTS or local.startswith(("mailer-daemon", "postmaster", "owner-")):
         return True
-    if local.endswith(("-admin", "-owner", "-bounces")):
+    if local.endswith("-bounces"):
+        return True
+    # "it-admin" may well be a person; a list manager's "-admin" comes with list headers.
+    list_software = any(name in headers for name in _LIST_MANAGER_HEADERS)
+    if list_software and local.endswith(("-admin", "-owner", "-request")):
         return True
     if not address and "mailer-daemon" in value.lower():
         return True
@@ -212,6 +219,9 @@ def _free_text_bounce(headers: dict[str, str], mail: ParsedMail) -> str:
         a.content_type in ("message/rfc822", "text/rfc822-headers") for a in mail.attachments
     )
     if not (subject_hit or daemon or failed_header or null_sender or original_attached):
+        return ""
+    if _FORWARD_PREFIX.match(mail.subject) and not (daemon or failed_header or null_sender):
+        # A person forwarding a bounce they received is asking for help: customer mail.
         return ""
 
     hits = {m.group(0).lower() for m in _BOUNCE_BODY.finditer(mail.text[:20_000])}
