@@ -248,3 +248,29 @@ def embedder_from_settings(backend: str, *, bedrock_client: Any = None) -> Embed
             raise ConfigurationError("the bedrock embedder needs a bedrock-runtime client")
         return BedrockTitanEmbedder(bedrock_client)
     raise ConfigurationError(f"unknown HELPDESK_EMBEDDING_BACKEND {backend!r}")
+
+
+def ticket_text(subject: str, body: str) -> str:
+    """The text a ticket is embedded and classified by: its subject, a blank line, its body."""
+    return f"{subject.strip()}\n\n{body.strip()}".strip()
+
+
+def ticket_vectors(
+    embedder: Embedder, subjects: Sequence[str], bodies: Sequence[str], subject_weight: float = 0.5
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two (n, dimension) arrays for n tickets: the embedding of subject + body (for the
+    classifier), and the search vector, that embedding blended with the subject's own
+    (`subject_weight`) and normalised again. Tickets without a subject keep the first.
+
+    The subject is the requester's own one-line statement of the problem; weighting it lifted
+    recall@1 on SeaMonkey's duplicates from 0.57 to 0.67 (docs/ai.md).
+    """
+    texts = [ticket_text(subject, body) for subject, body in zip(subjects, bodies, strict=True)]
+    with_subject = [i for i, subject in enumerate(subjects) if subject.strip()]
+    vectors = embedder.embed(texts + [subjects[i].strip() for i in with_subject])
+    full = vectors[: len(texts)]
+    search = full.copy()
+    if with_subject and subject_weight > 0:
+        blended = (1 - subject_weight) * full[with_subject] + subject_weight * vectors[len(texts) :]
+        search[with_subject] = normalise(blended)
+    return full, search

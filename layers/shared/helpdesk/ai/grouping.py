@@ -50,7 +50,7 @@ class Thresholds:
 
     merge_threshold: float = 0.95
     merge_window: timedelta = timedelta(hours=24)
-    incident_threshold: float = 0.75
+    incident_threshold: float = 0.7
     incident_window: timedelta = timedelta(hours=4)
     similar_min_score: float = 0.5
     similar_k: int = 5

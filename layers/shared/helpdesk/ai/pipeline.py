@@ -26,7 +26,7 @@ import numpy as np
 from boto3.dynamodb.types import TypeDeserializer
 
 from helpdesk.ai import text as signals
-from helpdesk.ai.embed import Embedder
+from helpdesk.ai.embed import Embedder, ticket_vectors
 from helpdesk.ai.grouping import (
     AI_ACTOR,
     INCIDENT_TAG,
@@ -90,6 +90,7 @@ class Pipeline:
     window: timedelta
     incident_requester: str
     vip: Any = None
+    subject_weight: float = 0.5
 
     # -- records ----------------------------------------------------------------------------
 
@@ -129,11 +130,14 @@ class Pipeline:
         first = _first_customer_message(thread.messages)
         item = TriageInput(ticket.subject, _body(first), ticket.requester)
 
-        vector = self.embedder.embed([item.text])[0]
+        full, search = ticket_vectors(
+            self.embedder, [item.subject], [item.body], self.subject_weight
+        )
+        vector = search[0]
         hits = self.index.query(
             vector, k=self.thresholds.similar_k + 5, filters=self.open_filters(now)
         )
-        result = self.triager.triage(item, vector)
+        result = self.triager.triage(item, full[0])
         candidate = Candidate(
             number=ticket.number,
             requester=ticket.requester,
@@ -290,8 +294,8 @@ class Pipeline:
         # embedded again, so the index repairs itself as tickets change.
         thread = self.tickets.thread(ticket.number)
         item = TriageInput(ticket.subject, _body(_first_customer_message(thread.messages)))
-        vector = self.embedder.embed([item.text])[0]
-        self.index.upsert(key, vector, index_metadata(thread.ticket, item.text))
+        _, search = ticket_vectors(self.embedder, [item.subject], [item.body], self.subject_weight)
+        self.index.upsert(key, search[0], index_metadata(thread.ticket, item.text))
         return "index_repaired"
 
     def reconsider_priority(self, message: Message, *, now: datetime) -> str:

@@ -115,6 +115,7 @@ def build_pipeline() -> Pipeline:
         window=timedelta(days=settings.similar_window_days),
         incident_requester=settings.incident_requester or settings.support_address,
         vip=config.is_vip,
+        subject_weight=settings.subject_weight,
     )
 
 

@@ -29,11 +29,13 @@ class TriageSettings(TableSettings, MailSettings, EventSettings):
     similar_window_days: int = 14
     similar_k: int = 5
     similar_min_score: float = 0.5
+    # Weight of the subject's own embedding in the search vector (chosen on SeaMonkey).
+    subject_weight: float = 0.5
     # Merge: the same requester, near-identical text, within a short window.
     merge_threshold: float = 0.95
     merge_window_hours: float = 24.0
     # Incident: different requesters, within a short window, similar text plus one more signal.
-    incident_threshold: float = 0.75
+    incident_threshold: float = 0.7
     incident_window_hours: float = 4.0
     incident_requester: str = ""
 

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from helpdesk.ai import text as signals
 from helpdesk.ai.classify import OTHER, NearestNeighbours, SoftmaxClassifier
-from helpdesk.ai.embed import Embedder
+from helpdesk.ai.embed import Embedder, ticket_text
 from helpdesk.domain.models import Priority, Triage
 from helpdesk.exceptions import TriageError, ValidationError
 
@@ -59,6 +59,8 @@ class TriageConfig(BaseModel):
     default_team: str | None = None
     vip_requesters: list[str] = Field(default_factory=list)
     category_threshold: float = 0.35
+    # Below this cosine to the nearest example, a ticket is unlike anything the desk labelled.
+    min_similarity: float = 0.25
     classifier: Literal["softmax", "knn"] = "softmax"
     examples: list[Example] = Field(default_factory=list)
 
@@ -112,7 +114,7 @@ class TriageInput:
 
     @property
     def text(self) -> str:
-        return f"{self.subject}\n\n{self.body}".strip()
+        return ticket_text(self.subject, self.body)
 
 
 class TriageResult(BaseModel):
@@ -163,6 +165,7 @@ class LocalTriager:
         self.config = config
         self._embedder = embedder
         self._classifier: SoftmaxClassifier | NearestNeighbours | None = None
+        self._examples: np.ndarray | None = None
         self._fitted = False
 
     def fit(self) -> None:
@@ -173,6 +176,7 @@ class LocalTriager:
         labels = [example.category for example in examples]
         if len(set(labels)) >= 2:
             vectors = self._embedder.embed([example.text for example in examples])
+            self._examples = vectors
             self._classifier = (
                 NearestNeighbours(vectors, labels)
                 if self.config.classifier == "knn"
@@ -181,10 +185,21 @@ class LocalTriager:
         self._fitted = True
         logger.debug("local triager ready", extra={"examples": len(examples)})
 
-    def use_classifier(self, classifier: SoftmaxClassifier | NearestNeighbours) -> None:
-        """Use an already trained classifier instead of training on the examples."""
+    def use_classifier(
+        self,
+        classifier: SoftmaxClassifier | NearestNeighbours,
+        example_vectors: np.ndarray | None = None,
+    ) -> None:
+        """Use an already trained classifier (and the example vectors, for the similarity
+        floor) instead of training on the configured examples."""
         self._classifier = classifier
+        self._examples = example_vectors
         self._fitted = True
+
+    def _nearest_example(self, vector: np.ndarray) -> float | None:
+        if self._examples is None or len(self._examples) == 0:
+            return None
+        return float((self._examples @ np.asarray(vector, dtype=np.float32).reshape(-1)).max())
 
     def triage(self, item: TriageInput, vector: np.ndarray | None = None) -> TriageResult:
         """The local triage of `item`."""
@@ -198,6 +213,9 @@ class LocalTriager:
                 threshold=self.config.category_threshold,
             )[0]
             category, confidence = prediction.label, prediction.confidence
+            nearest = self._nearest_example(vector)
+            if nearest is not None and nearest < self.config.min_similarity:
+                category, confidence = OTHER, round(nearest, 4)
         return rules_result(
             item, self.config, category=category, confidence=confidence, provider="local"
         )
