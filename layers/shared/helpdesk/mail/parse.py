@@ -28,6 +28,11 @@ from helpdesk.mail.reply import visible_text
 
 logger = logging.getLogger(__name__)
 
+MAX_REFERENCES = 100
+_HEADER_CACHE_SIZE = 2048
+_HEADER_CACHE_VALUE = 2000
+
+
 class _CachingHeaderRegistry(HeaderRegistry):
     """The modern policy's header registry, remembering what it parsed.
 
@@ -53,12 +58,9 @@ class _CachingHeaderRegistry(HeaderRegistry):
         return header
 
 
-_HEADER_CACHE_SIZE = 2048
-_HEADER_CACHE_VALUE = 2000
 _POLICY = policy.default.clone(raise_on_defect=False, header_factory=_CachingHeaderRegistry())
 _CHARSET_PARAM = re.compile(rb"charset\s*=\s*\"?([A-Za-z0-9_.:+-]{2,40})", re.IGNORECASE)
 _RAW_SENDER = re.compile(r"(?im)^[ \t]*(?:from|sender)[ \t]*:[ \t]*(.*(?:\n[ \t].*)*)")
-MAX_REFERENCES = 100
 _ADDRESS_SOURCES = ("from", "sender", "reply-to", "return-path")
 
 
@@ -189,10 +191,11 @@ def _rejected(raw: bytes, received_at: datetime, error: BaseException) -> Parsed
         date=received_at,
     )
     try:
-        head = raw[:65536].split(b"\n\n", 1)[0].decode("utf-8", "surrogateescape")
+        head = raw[:65536].replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+        text = head.decode("utf-8", "surrogateescape")
         fields = dict(
             (m[1].lower(), m[2])
-            for m in re.finditer(r"^([A-Za-z-]+):[ \t]*(.*(?:\r?\n[ \t].*)*)", head, re.M)
+            for m in re.finditer(r"^([A-Za-z-]+):[ \t]*(.*(?:\n[ \t].*)*)", text, re.M)
         )
         mail.subject = decode_text(fields.get("subject", "")).strip()
         mail.requester, mail.requester_name = parse_mailbox(fields.get("from", ""))
