@@ -13,9 +13,12 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from helpdesk_tools.local.stack import STATE_DIR, LocalSettings, LocalStack, StackInfo
+from helpdesk_tools.local.settings import STATE_DIR, LocalSettings
+
+if TYPE_CHECKING:
+    from helpdesk_tools.local.stack import LocalStack, StackInfo
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +56,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-persist", action="store_true", help="do not save on shutdown")
     parser.add_argument("--seed", type=Path, dest="seed_path", help="corpus to seed from")
     parser.add_argument("--no-seed", action="store_true", help="start empty")
-    parser.add_argument("--seed-count", type=int, default=400, help="data-set mails to send")
+    parser.add_argument("--seed-count", type=int, default=400, help="mails to seed with")
     parser.add_argument("--quiet-seed", action="store_true", help="no progress bar")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logs")
     parser.set_defaults(handler=run)
@@ -61,6 +64,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from helpdesk_tools.local import logs, state
+    from helpdesk_tools.local.stack import LocalStack
 
     logs.configure(logging.DEBUG if args.verbose else logging.INFO)
     settings = LocalSettings(

@@ -254,8 +254,9 @@ def _kb_as_config(table: Any, rows: list[dict[str, str]]) -> int:
 def seed(
     stack: Any, corpus: Path, *, count: int = 400, progress: bool = True, rng_seed: int = 4
 ) -> SeedReport:
-    """Seed a started LocalStack from `corpus`; returns what was done. Mail goes through the
-    stack's SMTP port; the call returns when the desk has processed all of it."""
+    """Seed a started LocalStack from `corpus` with `count` mails (about a tenth of them real
+    customer mails); returns what was done. Mail goes through the stack's SMTP port; the call
+    returns when ingest has processed all of it."""
     report = SeedReport()
     info = stack.info
     now = datetime.now(UTC)
@@ -290,19 +291,22 @@ def seed(
 def _seed_mails(
     corpus: Path, count: int, rng: random.Random, support: str, now: datetime
 ) -> tuple[Iterator[Mail], int]:
+    # About one mail in ten is a real customer mail from corpus A; the rest are data-set rows.
+    files = mail_files(corpus / CUSTOMER_MAIL) if (corpus / CUSTOMER_MAIL).is_dir() else []
+    files = files[: min(len(files), max(1, count // 10))]
+    wanted = max(0, count - len(files))
     rows: list[tuple[str, str]] = []
     if (corpus / BANKING).is_file():
         banking = read_rows(corpus / BANKING, "text", "category")
-        rows += rng.sample(banking, min(len(banking), count * 3 // 5))
+        rows += rng.sample(banking, min(len(banking), wanted * 3 // 5))
     if (corpus / BITEXT).is_file():
         bitext = read_rows(corpus / BITEXT, "instruction", "intent")
-        rows += rng.sample(bitext, min(len(bitext), count - len(rows)))
+        rows += rng.sample(bitext, min(len(bitext), wanted - len(rows)))
     rng.shuffle(rows)
-    files = mail_files(corpus / CUSTOMER_MAIL) if (corpus / CUSTOMER_MAIL).is_dir() else []
-    total = min(count, len(rows)) + len(files)
+    total = len(rows) + len(files)
 
     def all_mails() -> Iterator[Mail]:
-        yield from dataset_mails(rows, count=count, rng=rng, support=support, now=now)
+        yield from dataset_mails(rows, count=len(rows), rng=rng, support=support, now=now)
         yield from file_mails(files, origin="corpus")
 
     return all_mails(), total

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,35 +31,14 @@ from helpdesk_tools.local.runtime import (
     function_environment,
     function_specs,
 )
+from helpdesk_tools.local.settings import STACK_FILE, STATE_DIR, LocalSettings
 from helpdesk_tools.local.smtp import Inbox, SmtpServer
-from helpdesk_tools.template import ROOT, Stack, create_stack, load_template
+from helpdesk_tools.template import Stack, create_stack, load_template
 
 logger = logging.getLogger(__name__)
 _LOG = {"component": "stack"}
 
-STATE_DIR = ROOT / ".local"
 LOCAL_AGENT_ID = "a-1"
-STACK_FILE = "stack.json"
-
-
-@dataclass
-class LocalSettings:
-    """Ports, limits and timings of the local stack; every one has a working default."""
-
-    host: str = "127.0.0.1"
-    smtp_port: int = 2525
-    http_port: int = 8080
-    aws_port: int = 0
-    mail_domain: str = "example.com"
-    prefix: str = "helpdesk"
-    max_message_bytes: int = 40 * 1024 * 1024  # what SES receiving accepts
-    sla_interval: float = 60.0
-    poll_interval: float = 0.5
-    stream_max_retries: int = 3
-    stream_retry_delay: float = 1.0
-    url_prefix: str = "/api"  # the stage, as API Gateway serves it; "" serves at the root
-    outbound_visibility_timeout: int | None = None
-    state_dir: Path = field(default_factory=lambda: STATE_DIR)
 
 
 @dataclass
