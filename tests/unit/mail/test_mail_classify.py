@@ -116,3 +116,27 @@ def test_an_it_admin_describing_rejected_mail_is_not_a_list_manager(
     )
 
     assert parse_bytes(raw).outcome is Outcome.CUSTOMER
+
+
+def test_x_autoreply_header_marks_an_auto_reply(parse_bytes: ParseBytes) -> None:
+    raw = b"From: a@example.com\nX-Autoreply: yes\nSubject: Re: hello\n\nI am away.\n"
+
+    mail = parse_bytes(raw)
+
+    assert (mail.outcome, mail.reason) == (Outcome.AUTO_REPLY, "x-autoreply header")
+
+
+def test_bounce_names_the_original_from_x_original_message_id(parse_bytes: ParseBytes) -> None:
+    raw = (
+        b"From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\n"
+        b"Subject: Mail delivery failed: returning message to sender\n"
+        b"X-Original-Message-ID: <reply-46@desk.example>\n"
+        b"X-Failed-Recipients: gone@example.net\n\n"
+        b"This message was created automatically by mail delivery software.\n"
+    )
+
+    mail = parse_bytes(raw)
+
+    assert mail.outcome is Outcome.BOUNCE
+    assert mail.bounced_message_ids == ["<reply-46@desk.example>"]
+    assert mail.bounced_recipients == ["gone@example.net"]
