@@ -28,6 +28,7 @@ _CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]+")
 _MSG_ID = re.compile(r"<([^<>]+)>")
 _GENERATED_DOMAIN = "generated.invalid"
+_LONG_ADDRESS_LIST = 20_000
 
 # A Date before this, or more than this far after receipt, is not believed.
 EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=UTC)
@@ -143,7 +144,8 @@ def parse_address_list(value: str) -> list[str]:
     value = _decode_raw(unfold(value), (), DEFAULT_FALLBACKS)
     found: list[str] = []
     try:
-        pairs = getaddresses([value])
+        # The library's parser is thorough but slow on huge lists; those get the regexes.
+        pairs = getaddresses([value]) if len(value) <= _LONG_ADDRESS_LIST else []
     except (ValueError, TypeError, IndexError):
         pairs = []
     for _name, address in pairs:

@@ -51,6 +51,7 @@ _SENT_FROM = re.compile(
 )
 _WORD_DASH = re.compile(r"^-\w")
 _MAX_HEADER_LINES = 6
+MAX_SCAN = 1_000_000
 
 
 @dataclass
@@ -90,9 +91,11 @@ def visible_text(text: str) -> str:
     """The new text of a reply: quoted history and signatures cut off.
 
     Falls back to the whole text (stripped) when nothing would be left, so that a mail made
-    only of quoted text still shows something.
+    only of quoted text still shows something. Only the first MAX_SCAN characters are read:
+    new text sits at the top, and a huge body must not cost seconds.
     """
-    visible = parse_reply(text).visible_text
+    head = text if len(text) <= MAX_SCAN else text[: text.rfind("\n", 0, MAX_SCAN) + 1]
+    visible = parse_reply(head).visible_text
     return visible or text.strip()
 
 
