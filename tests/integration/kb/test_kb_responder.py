@@ -253,3 +253,26 @@ def test_an_answer_that_cannot_be_queued_goes_back_to_a_person(
     assert ai_reply(table, number).delivery_state == DeliveryState.FAILED
     notes = [m for m in thread.messages if m.kind == MessageKind.INTERNAL_NOTE]
     assert len(notes) == 1 and "could not be sent" in notes[0].text
+
+
+def test_email_answers_respect_the_automatic_mail_cap(
+    kb_stack: Any, table: Any, kb: KnowledgeBase, make_service: Any, open_ticket: Any
+) -> None:
+    from helpdesk.mail.ratelimit import AutoMailLimiter
+
+    sqs = boto3.session.Session(region_name="us-east-1").client("sqs")
+    service = make_service(
+        table,
+        kb,
+        outbound=OutboundQueue(sqs, kb_stack.queue_urls["OutboundQueue"]),
+        limiter=AutoMailLimiter(table, 1),
+    )
+    first = open_ticket(table, channel=Channel.EMAIL, requester="loop@robot.example")
+    second = open_ticket(table, channel=Channel.EMAIL, requester="loop@robot.example")
+
+    answered = maybe_answer(first, now=NOW, service=service)
+    limited = maybe_answer(second, now=NOW, service=service)
+
+    assert answered.answered
+    assert (limited.answered, limited.reason) == (False, "rate_limited")
+    assert TicketRepository(table).get(second).status == Status.OPEN

@@ -110,6 +110,8 @@ def responder_service(
         from helpdesk.mail.outbound import OutboundQueue
 
         outbound = OutboundQueue(clients.client("sqs"), settings.outbound_queue)
+    from helpdesk.mail.ratelimit import AutoMailLimiter
+
     return ResponderService(
         tickets=TicketRepository(table),
         kb=kb,
@@ -119,6 +121,7 @@ def responder_service(
         settings=kb_settings(),
         mail=settings,
         outbound=outbound,
+        limiter=AutoMailLimiter(table, settings.auto_reply_limit_per_hour),
     )
 
 

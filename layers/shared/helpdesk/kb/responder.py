@@ -118,6 +118,7 @@ class Skip(StrEnum):
     NOT_CONFIDENT = "not_confident"
     NOT_COVERED = "not_covered"
     ANSWER_FAILED = "answer_failed"
+    RATE_LIMITED = "rate_limited"
 
 
 @dataclass
@@ -133,6 +134,9 @@ class ResponderService:
     mail: MailSettings
     # H2's outbound queue; email tickets' answers are queued for sending through it.
     outbound: Any = None
+    # H2's cap on automatic mail per address and hour (helpdesk.mail.ratelimit); an email
+    # answer over the cap is not written, and a person answers instead.
+    limiter: Any = None
 
 
 @dataclass
@@ -234,7 +238,7 @@ def maybe_answer(
     question = question_of(ticket, first)
     if not question.strip():
         return _skipped(ticket_number, Skip.NO_QUESTION)
-    retrieval = service.kb.retrieve(question, audience=Audience.CUSTOMER, k=5)
+    retrieval = _retrieve(service, ticket, question)
     score, gap = retrieval.confidence()
     if not is_confident(retrieval, service.settings):
         return _skipped(ticket_number, Skip.NOT_CONFIDENT, score=score, gap=gap)
@@ -245,6 +249,8 @@ def maybe_answer(
         return _skipped(ticket_number, Skip.ANSWER_FAILED, score=score, gap=gap)
     if answer is None:
         return _skipped(ticket_number, Skip.NOT_COVERED, score=score, gap=gap)
+    if _over_mail_limit(service, ticket, now=now):
+        return _skipped(ticket_number, Skip.RATE_LIMITED, score=score, gap=gap)
 
     record = AnswerRecord(
         ticket_number=ticket_number,
@@ -527,6 +533,26 @@ def handoff_note(record: AnswerRecord, why: str) -> str:
 
 
 # -- helpers --------------------------------------------------------------------------------
+
+
+def _over_mail_limit(service: ResponderService, ticket: Ticket, *, now: datetime) -> bool:
+    """Count this answer against the address's automatic-mail cap; True when over it."""
+    if ticket.channel != Channel.EMAIL or service.outbound is None or service.limiter is None:
+        return False
+    return not service.limiter.allow(ticket.reply_to or ticket.requester, now=now)
+
+
+def _retrieve(service: ResponderService, ticket: Ticket, question: str) -> Retrieval:
+    """Public articles in the ticket's language when triage named one and the KB has any in
+    it; otherwise in every locale."""
+    language = (ticket.triage.language if ticket.triage else None) or ""
+    if language:
+        found = service.kb.retrieve(
+            question, audience=Audience.CUSTOMER, k=5, locale=language.lower()
+        )
+        if found.candidates:
+            return found
+    return service.kb.retrieve(question, audience=Audience.CUSTOMER, k=5)
 
 
 def _first_customer_message(messages: list[Message]) -> Message | None:
