@@ -138,3 +138,42 @@ def test_a_calendar_whose_only_day_is_always_a_holiday_gives_up_instead_of_loopi
 
     with pytest.raises(CalendarError, match="five years"):
         working.add(datetime(2026, 3, 16, tzinfo=UTC), 1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    calendar=st.sampled_from(CALENDARS),
+    created=instants,
+    target=st.integers(min_value=1, max_value=5000),
+    pause_start=st.integers(min_value=0, max_value=3000),
+    pause_length=st.integers(min_value=1, max_value=3000),
+)
+def test_a_pause_uses_none_of_the_target(
+    calendar: Calendar, created: datetime, target: int, pause_start: int, pause_length: int
+) -> None:
+    # GIVEN a ticket paused for a while after creation, then open again until its deadline
+    from helpdesk.domain.models import Status
+    from helpdesk.sla.clock import EventType, SlaEvent, compute
+    from helpdesk.sla.policy import SlaPolicy, Targets
+
+    paused = created + timedelta(minutes=pause_start)
+    resumed = paused + timedelta(minutes=pause_length)
+    events = [
+        SlaEvent(at=created, type=EventType.CREATED),
+        SlaEvent(at=paused, type=EventType.STATUS, status=Status.ON_HOLD),
+        SlaEvent(at=resumed, type=EventType.STATUS, status=Status.OPEN),
+    ]
+    policy = SlaPolicy(calendar_id=calendar.id, targets=Targets(resolution=target))
+    working = calendar.working_time()
+
+    # WHEN the clock is read at its deadline
+    due = compute(events, [policy], {calendar.id: calendar}, now=resumed).resolution.due
+    assert due is not None
+    at_due = compute(events, [policy], {calendar.id: calendar}, now=due)
+
+    # THEN the business time it counted is the target, less nothing for the pause
+    counted = working.between(created, min(paused, due)) + working.between(resumed, due)
+    assert counted == pytest.approx(target, abs=1e-6)
+    assert at_due.resolution.minutes_taken == pytest.approx(target, abs=1e-6)
+    assert at_due.resolution.due == due
+    assert not at_due.resolution.breached
