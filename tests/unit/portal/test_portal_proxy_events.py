@@ -120,3 +120,13 @@ def test_a_body_that_is_not_json_is_a_400_naming_the_body(
 
     assert response["statusCode"] == 400
     assert json.loads(response["body"])["error"]["field"] == "body"
+
+
+def test_the_function_can_be_loaded_twice_in_one_process(portal_function: Any) -> None:
+    from tests.integration.portal.support import load_portal_function
+
+    second = load_portal_function()
+
+    assert second.app.routes.keys() == portal_function.app.routes.keys()
+    response = second.app(_event("/api/health"), None)
+    assert response["statusCode"] == 200

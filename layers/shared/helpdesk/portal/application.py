@@ -22,7 +22,8 @@ from helpdesk.portal.router import error_response
 from helpdesk.portal.static import SECURITY_HEADERS, StaticFiles
 
 # The blueprints of the portal, in registration order. The knowledge base (issue 8) and the
-# reports (issue 9) add their module here; each module exposes `blueprint`.
+# reports (issue 9) add their module here; each module exposes `router` (a Router, attached
+# to each app) or a plain Chalice `blueprint`.
 BLUEPRINTS: list[str] = [
     "helpdesk.portal.blueprints.pages",
     "helpdesk.portal.blueprints.meta",
@@ -107,6 +108,10 @@ def create_app(static_root: Path, *, name: str = "helpdesk-portal") -> PortalApp
     app = PortalApp(app_name=name)
     for module_name in BLUEPRINTS:
         module = importlib.import_module(module_name)
-        app.register_blueprint(module.blueprint)
+        router = getattr(module, "router", None)
+        if router is not None:
+            router.attach(app)
+        else:
+            app.register_blueprint(module.blueprint)
     app.register_middleware(security_headers, "http")
     return app

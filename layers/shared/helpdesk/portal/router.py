@@ -58,6 +58,7 @@ class Call:
 
     request: Any
     now: datetime
+    app: Any = None
     agent: AgentPrincipal | None = None
     customer: CustomerPrincipal | None = None
     body: Any = None
@@ -104,11 +105,18 @@ def error_response(error: HttpError) -> Response:
 
 
 class Router:
-    """Registers API views on a Chalice blueprint, with their contract."""
+    """Registers API views with their contract, and attaches them to Chalice apps.
 
-    def __init__(self, blueprint: Blueprint, tag: str) -> None:
+    Views are kept here rather than registered on the module's blueprint at import time: a
+    Chalice blueprint can be registered on one app only (it consumes its route options), and
+    the function module may be loaded more than once in a process (tests, the local stack).
+    `attach` builds a fresh blueprint for each app.
+    """
+
+    def __init__(self, blueprint: Blueprint | None = None, tag: str = "api") -> None:
         self.blueprint = blueprint
         self._tag = tag
+        self._views: list[tuple[RouteSpec, Callable[..., Any]]] = []
 
     def route(
         self,
@@ -146,15 +154,29 @@ class Router:
             if (path, method) in REGISTRY:
                 raise ValueError(f"{method} {path} is registered twice")
             REGISTRY[(path, method)] = spec
-
-            @functools.wraps(view)
-            def endpoint(**params: str) -> Response:
-                return dispatch(self.blueprint.current_request, spec, view, params)
-
-            self.blueprint.route(path, methods=[method], content_types=_ANY_CONTENT)(endpoint)
+            self._views.append((spec, view))
             return view
 
         return decorator
+
+    def attach(self, app: Any) -> None:
+        """Register every view of this router on `app`, through a blueprint of its own."""
+        blueprint = Blueprint(f"{self._tag}-{id(app)}")
+        for spec, view in self._views:
+            blueprint.route(spec.path, methods=[spec.method], content_types=_ANY_CONTENT)(
+                _endpoint(blueprint, app, spec, view)
+            )
+        app.register_blueprint(blueprint)
+
+
+def _endpoint(
+    blueprint: Blueprint, app: Any, spec: RouteSpec, view: Callable[..., Any]
+) -> Callable[..., Response]:
+    @functools.wraps(view)
+    def endpoint(**params: str) -> Response:
+        return dispatch(blueprint.current_request, spec, view, params, app=app)
+
+    return endpoint
 
 
 # NOTE: bodies are parsed here (JSON only), so Chalice need not refuse other content types;
@@ -163,11 +185,16 @@ _ANY_CONTENT = ["application/json", "text/plain", "application/x-www-form-urlenc
 
 
 def dispatch(
-    request: Any, spec: RouteSpec, view: Callable[..., Any], params: dict[str, str]
+    request: Any,
+    spec: RouteSpec,
+    view: Callable[..., Any],
+    params: dict[str, str],
+    *,
+    app: Any = None,
 ) -> Response:
     """Authenticate, parse, call the view and shape its answer; every error becomes JSON."""
     try:
-        call = Call(request=request, now=datetime.now(UTC))
+        call = Call(request=request, now=datetime.now(UTC), app=app)
         if request.raw_body:
             _check_size(request, call.portal.settings.max_body_bytes)
         _authenticate(call, spec)

@@ -22,6 +22,4 @@ def health(call: Call) -> Health:
 def openapi_document(call: Call) -> dict[str, Any]:
     from helpdesk.portal.openapi import document
 
-    app = blueprint._current_app
-    assert app is not None
-    return document(app.routes)
+    return document(call.app.routes)
