@@ -122,15 +122,42 @@ def test_a_customer_reply_hands_the_ticket_back_and_voids_the_links(
 ) -> None:
     number = open_ticket(table)
     maybe_answer(number, now=NOW, service=service)
+    thread = TicketRepository(table).thread(number)
     tokens = links_in(ai_reply(table, number).text)
+    first = thread.messages[0]
+    reply = first.model_copy(
+        update={"id": "reply-1", "created_at": NOW + timedelta(minutes=3), "text": "still broken"}
+    )
 
-    assert on_customer_reply(number, now=NOW + timedelta(minutes=3), service=service)
+    assert not on_customer_reply(first, now=NOW + timedelta(minutes=3), service=service)
+    assert on_customer_reply(reply, now=NOW + timedelta(minutes=3), service=service)
 
     ticket = TicketRepository(table).get(number)
     assert ticket.status == Status.OPEN
     with pytest.raises(UnauthorizedError):
         confirm(tokens["yes"], now=NOW + timedelta(minutes=4), service=service)
-    assert not on_customer_reply(number, now=NOW + timedelta(minutes=5), service=service)
+    assert not on_customer_reply(reply, now=NOW + timedelta(minutes=5), service=service)
+
+
+def test_our_own_messages_and_notes_do_not_count_as_a_customer_reply(
+    table: Any, service: ResponderService, open_ticket: Any
+) -> None:
+    number = open_ticket(table)
+    maybe_answer(number, now=NOW, service=service)
+    later = NOW + timedelta(minutes=3)
+
+    handed = [
+        on_customer_reply(ai_reply(table, number).model_copy(update={"created_at": later}),
+                          now=later, service=service),
+        on_customer_reply(
+            Message(ticket_number=number, id="n1", created_at=later,
+                    direction=Direction.INTERNAL, kind=MessageKind.INTERNAL_NOTE, author="a-1"),
+            now=later, service=service,
+        ),
+    ]  # fmt: skip
+
+    assert handed == [False, False]
+    assert TicketRepository(table).get(number).status == Status.PENDING
 
 
 def test_an_expired_link_is_refused(

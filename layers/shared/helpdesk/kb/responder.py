@@ -3,6 +3,7 @@
 `maybe_answer` is what the triage pipeline calls after classification:
 
     maybe_answer(ticket_number, now=now, service=service, sentiment_score=None) -> Outcome
+    on_customer_reply(message, now=now, service=service) -> bool
 
 It never answers suspended or automatic mail, tickets of categories or requesters an admin
 excludes, urgent tickets, very negative ones, or tickets a person has already touched. It
@@ -292,12 +293,22 @@ def confirm(token: str, *, now: datetime, service: ResponderService) -> tuple[in
     return claims.ticket_number, claims.choice
 
 
-def on_customer_reply(ticket_number: int, *, now: datetime, service: ResponderService) -> bool:
-    """Hand a ticket back to a person when its customer replies to a pending AI answer;
-    returns whether it did. Call it for every new customer message on an existing ticket."""
+def on_customer_reply(message: Message, *, now: datetime, service: ResponderService) -> bool:
+    """Hand a ticket back to a person when its customer writes after an AI answer; returns
+    whether it did. Call it for every new message stored on a ticket: messages that are not a
+    customer's own (notes, our replies, automatic mail) or that are older than the answer (the
+    ticket's first message, read from the same stream batch) change nothing."""
+    if (
+        message.direction != Direction.INBOUND
+        or message.kind != MessageKind.PUBLIC_REPLY
+        or _automatic(message)
+    ):
+        return False
     handed = False
-    for record in service.records.pending(ticket_number):
-        if service.records.use(ticket_number, record.nonce, "customer_replied"):
+    for record in service.records.pending(message.ticket_number):
+        if message.created_at <= record.created_at:
+            continue
+        if service.records.use(message.ticket_number, record.nonce, "customer_replied"):
             _hand_back(service, record, "the customer replied to the answer", now=now)
             handed = True
     return handed
