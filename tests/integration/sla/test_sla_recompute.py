@@ -9,7 +9,7 @@ import pytest
 
 from helpdesk.data.config import ConfigRepository
 from helpdesk.data.tickets import TicketRepository
-from helpdesk.domain.models import AuditEvent, Status, Ticket
+from helpdesk.domain.models import AuditEvent, Status, Team, Ticket
 from helpdesk.exceptions import ValidationError
 from helpdesk.sla.calendar import Calendar
 from helpdesk.sla.policy import SlaPolicy, Targets
@@ -35,27 +35,32 @@ def _ticket(repo: TicketRepository, store: SlaStore, **fields: Any) -> Ticket:
 
 
 def test_a_new_policy_and_a_new_calendar_move_the_deadlines_of_open_tickets(table: Any) -> None:
-    # GIVEN tickets with no team and in team billing, under a 24/7 policy of 120 minutes
+    # GIVEN, under a 24/7 policy of 120 minutes, tickets with no team, in the configured team
+    # billing (one of them pending), in a team nobody configured, and a closed one
     repo = TicketRepository(table)
-    store = SlaStore(ConfigRepository(table))
-    ConfigRepository(table).put(
-        "sla_policy", "standard", SlaPolicy(id="standard", targets=Targets(resolution=120))
-    )
+    config = ConfigRepository(table)
+    store = SlaStore(config)
+    config.put("teams", "billing", Team(id="billing", name="Billing"))
+    config.put("sla_policy", "standard", SlaPolicy(id="standard", targets=Targets(resolution=120)))
     loose = _ticket(repo, store)
     billing = _ticket(repo, store, team="billing")
+    waiting = _ticket(repo, store, team="billing", status=Status.PENDING)
+    stray = _ticket(repo, store, team="gone")
     closed = _ticket(repo, store, team="billing", status=Status.CLOSED)
     assert repo.get(loose.number).sla.resolution.due == T0 + timedelta(minutes=120)
 
     # WHEN the policy becomes 240 minutes
     now = T0 + timedelta(minutes=10)
     changed = store.save_policy(
-        SlaPolicy(id="standard", targets=Targets(resolution=240)), repo, now=now, teams=["billing"]
+        SlaPolicy(id="standard", targets=Targets(resolution=240)), repo, now=now
     )
 
-    # THEN both open tickets moved, the closed one did not, and each change is audited
-    assert changed == 2
-    assert repo.get(loose.number).sla.resolution.due == T0 + timedelta(minutes=240)
-    assert repo.get(billing.number).sla.resolution.due == T0 + timedelta(minutes=240)
+    # THEN every open and pending ticket moved, the closed one did not, each change audited
+    assert changed == 4
+    for ticket in (loose, billing, stray):
+        assert repo.get(ticket.number).sla.resolution.due == T0 + timedelta(minutes=240)
+    # (pending since creation, the clock resumes at now: 10 minutes in, plus 240)
+    assert repo.get(waiting.number).sla.resolution.due == now + timedelta(minutes=240)
     assert repo.get(closed.number).version == closed.version
     assert "sla_recomputed" in [event.action for event in repo.thread(billing.number).events]
 
@@ -67,7 +72,6 @@ def test_a_new_policy_and_a_new_calendar_move_the_deadlines_of_open_tickets(tabl
         ),
         repo,
         now=now,
-        teams=["billing"],
     )
 
     # THEN 240 business minutes from Wednesday 08:00Z take four working hours: Wednesday,

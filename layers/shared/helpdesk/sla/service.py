@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from helpdesk.data.config import ConfigRepository
@@ -42,6 +42,7 @@ from helpdesk.domain.models import (
     SlaMetrics,
     SlaState,
     Status,
+    Team,
     Ticket,
 )
 from helpdesk.exceptions import ConflictError, ValidationError
@@ -53,9 +54,12 @@ logger = logging.getLogger(__name__)
 
 POLICY_KIND = "sla_policy"
 CALENDAR_KIND = "calendar"
+TEAM_KIND = "teams"
 DEFAULT_CALENDAR = "default"
 OPEN_STATUSES = (Status.OPEN, Status.PENDING, Status.ON_HOLD)
 _SAVE_ATTEMPTS = 5
+_FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+_NO_LIMIT = 10**9
 
 
 @dataclass(frozen=True)
@@ -211,14 +215,15 @@ class SlaStore:
         now: datetime,
         teams: Sequence[str] = (),
     ) -> int:
-        """Store `policy` and recompute the open tickets; returns how many changed. Raises
-        ValidationError when the policy names a calendar that is not stored."""
+        """Store `policy` and recompute the open tickets (of `teams`, by default every
+        configured team); returns how many changed. Raises ValidationError when the policy
+        names a calendar that is not stored."""
         if policy.calendar_id is not None and policy.calendar_id not in self.rules().calendars:
             raise ValidationError(
                 f"calendar {policy.calendar_id} does not exist", field="calendar_id"
             )
         self._config.put(POLICY_KIND, policy.id, policy)
-        return recompute_open(tickets, self.rules(), now=now, teams=teams)
+        return recompute_open(tickets, self.rules(), now=now, teams=teams or self.team_ids())
 
     def save_calendar(
         self,
@@ -228,11 +233,16 @@ class SlaStore:
         now: datetime,
         teams: Sequence[str] = (),
     ) -> int:
-        """Store `calendar` (checked to have working time) and recompute the open tickets;
-        returns how many changed. Raises CalendarError for a calendar without working hours."""
+        """Store `calendar` (checked to have working time) and recompute the open tickets as
+        `save_policy` does; returns how many changed. Raises CalendarError for a calendar
+        without working hours."""
         calendar.working_time()
         self._config.put(CALENDAR_KIND, calendar.id, calendar)
-        return recompute_open(tickets, self.rules(), now=now, teams=teams)
+        return recompute_open(tickets, self.rules(), now=now, teams=teams or self.team_ids())
+
+    def team_ids(self) -> list[str]:
+        """The ids of the configured teams (configuration kind `teams`)."""
+        return [team.id for team in self._config.list(TEAM_KIND, Team)]
 
 
 def recompute_open(
@@ -242,24 +252,27 @@ def recompute_open(
     now: datetime,
     teams: Sequence[str] = (),
 ) -> int:
-    """Refresh the SLA state of every open, pending and on-hold ticket of `teams` (and of no
-    team), reading them through the queue index; returns how many tickets changed.
+    """Refresh the SLA state of every open, pending and on-hold ticket; returns how many
+    tickets changed.
 
-    Each ticket is re-read and saved with an optimistic version; a ticket that keeps changing
-    under us is skipped with a warning (its next change refreshes it anyway).
+    The tickets are found without a scan: every ticket with a running clock through the due
+    index, and the open, pending and on-hold queues of `teams` and of no team (which also
+    finds tickets that had no policy until now). Each is re-read and saved with an optimistic
+    version; one that keeps changing under us is skipped with a warning (its next change
+    refreshes it anyway).
     """
-    changed = 0
+    numbers = {ticket.number for ticket in tickets.due_before(_FAR_FUTURE, limit=_NO_LIMIT)}
     for team in [None, *teams]:
         for status in OPEN_STATUSES:
             cursor: str | None = None
             while True:
                 page = tickets.queue(team, status.value, limit=100, cursor=cursor)
-                for ticket in page.tickets:
-                    changed += _recompute_one(tickets, ticket.number, rules, now=now)
+                numbers.update(ticket.number for ticket in page.tickets)
                 cursor = page.cursor
                 if cursor is None:
                     break
-    logger.info("open tickets recomputed", extra={"changed": changed})
+    changed = sum(_recompute_one(tickets, number, rules, now=now) for number in sorted(numbers))
+    logger.info("open tickets recomputed", extra={"examined": len(numbers), "changed": changed})
     return changed
 
 
