@@ -84,6 +84,7 @@ class LocalFunction:
         self._target: Any = None
         self.invocations = 0
         self.errors = 0
+        self.busy_seconds = 0.0
 
     @property
     def path(self) -> Path:
@@ -132,6 +133,7 @@ class LocalFunction:
             finally:
                 logs.current.function = None
                 elapsed_ms = (time.perf_counter() - started) * 1000
+                self.busy_seconds += elapsed_ms / 1000
                 for observe in LocalFunction.observers:
                     observe(self.spec.logical_id, elapsed_ms)
 
