@@ -17,10 +17,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays as holiday_tables
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from helpdesk.exceptions import CalendarError
@@ -277,5 +276,8 @@ def _compile(calendar_json: str) -> WorkingTime:
 
 
 @lru_cache(maxsize=256)
-def _country_table(country: str, subdivision: str | None, year: int) -> holiday_tables.HolidayBase:
+def _country_table(country: str, subdivision: str | None, year: int) -> Any:
+    # Imported on first use: the tables cost a noticeable part of a cold start.
+    import holidays as holiday_tables
+
     return holiday_tables.country_holidays(country, subdiv=subdivision, years=year)
