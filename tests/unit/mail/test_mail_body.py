@@ -216,3 +216,17 @@ def test_a_failure_inside_the_parser_becomes_a_rejection_with_the_best_fields(
     assert mail.requester == "dana@example.org"
     assert mail.message_id == "<outer@example.org>"
     assert mail.in_reply_to == "<ticket-1@desk.example>"
+
+
+def test_text_hidden_by_other_styling_tricks_stays_out() -> None:
+    markup = (
+        "<p>Visible.</p>"
+        '<span style="mso-hide:all">outlook hidden</span>'
+        '<span style="color: transparent">transparent</span>'
+        '<div style="max-height:0;overflow:hidden">preheader</div>'
+        '<div style="position:absolute;left:-9999px">off screen</div>'
+        '<p style="background-color: transparent">Also visible.</p>'
+    )
+
+    assert html_to_text(markup) == "Visible.\n\nAlso visible."
+    assert "off screen" not in (sanitise_html(markup) or "")

@@ -9,9 +9,13 @@ import nh3
 
 logger = logging.getLogger(__name__)
 
+# Ways mail hides text from its reader (and so, often, aims it at a machine): not displayed,
+# invisible, transparent, zero-sized, Outlook's mso-hide, or pushed far off the page.
 _HIDDEN_STYLE = re.compile(
     r"display\s*:\s*none|visibility\s*:\s*hidden|opacity\s*:\s*0(?:\.0*)?\s*(?:;|$)"
-    r"|font-size\s*:\s*0(?:px|pt|em|rem|%)?\s*(?:;|$)",
+    r"|font-size\s*:\s*0(?:px|pt|em|rem|%)?\s*(?:;|$)|mso-hide\s*:\s*all"
+    r"|(?<![-\w])color\s*:\s*transparent|max-height\s*:\s*0(?:px)?\s*(?:;|$)"
+    r"|(?:left|top|text-indent)\s*:\s*-\d{4,}(?:px|em|pt)",
     re.IGNORECASE,
 )
 # Tags whose content is removed along with them, on top of nh3's script and style.
