@@ -127,12 +127,22 @@ class WebhookSender:
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
+            with _OPENER.open(request, timeout=self._timeout) as response:
                 return int(response.status), f"http {response.status}"
         except urllib.error.HTTPError as error:
             return int(error.code), f"http {error.code}"
         except (urllib.error.URLError, TimeoutError, OSError) as error:
             return None, type(error).__name__
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not an invitation: the signed body goes only where configured."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 class MailIntentSender:
