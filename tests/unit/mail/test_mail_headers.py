@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pytest
+
 from helpdesk.mail.charsets import decode_bytes
 from helpdesk.mail.headers import decode_text, generated_message_id, parse_date, unfold
 from helpdesk.mail.model import Outcome, ParsedMail
@@ -177,3 +179,19 @@ def test_references_keep_the_root_and_the_latest_ids_only(parse_bytes: ParseByte
     assert references[0] == "<id0@example.com>"
     assert references[-1] == "<id999@example.com>"
     assert references[1] == "<id901@example.com>"
+
+
+def test_fallback_charsets_come_from_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    from helpdesk.mail.charsets import DEFAULT_FALLBACKS, configured_fallbacks
+
+    greek = "Καλημέρα σας".encode("iso-8859-7")
+    monkeypatch.setenv("HELPDESK_MAIL_FALLBACK_CHARSETS", "iso-8859-7, not-a-charset")
+    configured_fallbacks.cache_clear()
+    try:
+        assert configured_fallbacks() == ("iso-8859-7",)
+        assert decode_bytes(greek) == ("Καλημέρα σας", "iso8859-7")
+    finally:
+        configured_fallbacks.cache_clear()
+    monkeypatch.delenv("HELPDESK_MAIL_FALLBACK_CHARSETS")
+
+    assert configured_fallbacks() == DEFAULT_FALLBACKS

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import codecs
+import functools
+import os
 import unicodedata
 from collections.abc import Iterable, Sequence
 
 # Tried, in this order, when neither the declared charset nor UTF-8 decodes the bytes cleanly.
 # The best-scoring candidate wins; ties go to the earlier one.
 DEFAULT_FALLBACKS: tuple[str, ...] = ("cp1252", "koi8-r", "gb18030")
+# A desk whose customers write in other charsets sets its own list, comma-separated.
+FALLBACKS_VARIABLE = "HELPDESK_MAIL_FALLBACK_CHARSETS"
 
 # Names that mail clients write but Python does not know, mapped to the codec they mean.
 _ALIASES = {
@@ -58,6 +62,15 @@ def codec_for(charset: str | None) -> str | None:
 _SAMPLE = 2000
 
 
+@functools.cache
+def configured_fallbacks() -> tuple[str, ...]:
+    """The fallback charsets: $HELPDESK_MAIL_FALLBACK_CHARSETS (comma-separated, read once,
+    unknown names dropped) or DEFAULT_FALLBACKS."""
+    names = os.environ.get(FALLBACKS_VARIABLE, "").split(",")
+    known = tuple(name.strip() for name in names if codec_for(name.strip()))
+    return known or DEFAULT_FALLBACKS
+
+
 def plausibility(text: str) -> float:
     """A score in [0, 1]: how much `text` looks like human writing rather than mojibake."""
     if not text:
@@ -97,7 +110,7 @@ def plausibility(text: str) -> float:
 def decode_bytes(
     data: bytes,
     declared: str | None = None,
-    fallbacks: Sequence[str] = DEFAULT_FALLBACKS,
+    fallbacks: Sequence[str] | None = None,
     hints: Iterable[str] = (),
 ) -> tuple[str, str]:
     """Decode `data` as well as can be done; return (text, the codec that was used).
@@ -125,6 +138,8 @@ def decode_bytes(
             continue
 
     best: tuple[float, int, str, str] | None = None
+    if fallbacks is None:
+        fallbacks = configured_fallbacks()
     candidates = [codec_for(name) for name in (*hints, *fallbacks, "latin-1")]
     for order, codec in enumerate(dict.fromkeys(c for c in candidates if c)):
         try:

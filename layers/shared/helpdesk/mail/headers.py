@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import getaddresses, parsedate_to_datetime
 
-from helpdesk.mail.charsets import DEFAULT_FALLBACKS, codec_for, decode_bytes
+from helpdesk.mail.charsets import codec_for, decode_bytes
 
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _NEWLINE = re.compile(r"[\r\n]+")
@@ -46,13 +46,14 @@ def raw_bytes(value: str) -> bytes:
 
 
 def decode_text(
-    value: str, hints: Sequence[str] = (), fallbacks: Sequence[str] = DEFAULT_FALLBACKS
+    value: str, hints: Sequence[str] = (), fallbacks: Sequence[str] | None = None
 ) -> str:
     """An unstructured header value (Subject, a display name) decoded to text.
 
     Unfolds; joins adjacent RFC 2047 encoded words (white space between them goes, and words
     in one charset are decoded together so split characters survive); decodes raw 8-bit bytes
-    with UTF-8, then the mail's own charsets, then the fallbacks. Never raises.
+    with UTF-8, then the mail's own charsets, then the fallbacks (the configured ones unless
+    given). Never raises.
     """
     value = unfold(value)
     pieces: list[str] = []
@@ -103,7 +104,7 @@ def _decode_word(encoding: str, text: str) -> bytes:
         return raw
 
 
-def _decode_raw(text: str, hints: Sequence[str], fallbacks: Sequence[str]) -> str:
+def _decode_raw(text: str, hints: Sequence[str], fallbacks: Sequence[str] | None) -> str:
     if text.isascii():
         return text
     data = raw_bytes(text)
@@ -117,7 +118,7 @@ def parse_mailbox(value: str, hints: Sequence[str] = ()) -> tuple[str | None, st
     there are none: a display name that looks like an address is never the address.
     Returns (None, name) when there is no address at all.
     """
-    value = _decode_raw(unfold(value), hints, DEFAULT_FALLBACKS)
+    value = _decode_raw(unfold(value), hints, None)
     bare_value = _blank(_COMMENT, _strip_quoted(value)) if "(" in value else _strip_quoted(value)
     angle = _ANGLE_ADDRESS.search(bare_value)
     if angle is not None:
@@ -141,7 +142,7 @@ def parse_mailbox(value: str, hints: Sequence[str] = ()) -> tuple[str | None, st
 
 def parse_address_list(value: str) -> list[str]:
     """Every addr-spec in an address-list header (To, Cc), lower-cased domain, in order."""
-    value = _decode_raw(unfold(value), (), DEFAULT_FALLBACKS)
+    value = _decode_raw(unfold(value), (), None)
     found: list[str] = []
     try:
         # The library's parser is thorough but slow on huge lists; those get the regexes.
@@ -197,7 +198,7 @@ def parse_message_id(value: str) -> str | None:
 
 def parse_message_ids(value: str) -> list[str]:
     """Every message id in a header (References, In-Reply-To), in order, each as "<id>"."""
-    value = _decode_raw(unfold(value), (), DEFAULT_FALLBACKS)
+    value = _decode_raw(unfold(value), (), None)
     ids = [f"<{m.strip()}>" for m in _MSG_ID.findall(value) if m.strip() and " " not in m.strip()]
     if not ids:
         ids = [f"<{token.strip('<>')}>" for token in value.split() if "@" in token]
