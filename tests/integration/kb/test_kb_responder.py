@@ -275,7 +275,7 @@ def test_an_answer_that_cannot_be_queued_goes_back_to_a_person(
     outcome = maybe_answer(number, now=NOW, service=service)
 
     thread = TicketRepository(table).thread(number)
-    assert outcome.answered
+    assert (outcome.answered, outcome.reason) == (False, "not_sent")
     assert thread.ticket.status == Status.OPEN
     assert ai_reply(table, number).delivery_state == DeliveryState.FAILED
     notes = [m for m in thread.messages if m.kind == MessageKind.INTERNAL_NOTE]

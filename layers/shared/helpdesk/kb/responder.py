@@ -120,6 +120,7 @@ class Skip(StrEnum):
     NOT_COVERED = "not_covered"
     ANSWER_FAILED = "answer_failed"
     RATE_LIMITED = "rate_limited"
+    NOT_SENT = "not_sent"
 
 
 @dataclass
@@ -268,7 +269,8 @@ def maybe_answer(
     message = _store_answer(service, ticket_number, answer, record, now=now)
     if message is None:
         return _skipped(ticket_number, Skip.NOT_NEW, score=score, gap=gap)
-    _send(service, ticket_number, message, record, now=now)
+    if not _send(service, ticket_number, message, record, now=now):
+        return Outcome(False, Skip.NOT_SENT.value, record.articles, score, gap, message.id)
     logger.info(
         "ai answered",
         extra={"ticket_number": ticket_number, "articles": record.articles, "score": score},
@@ -437,9 +439,11 @@ def _send(
     record: AnswerRecord,
     *,
     now: datetime,
-) -> None:
+) -> bool:
+    """Queue an email answer for sending; False (and the ticket back with a person) when the
+    queue refuses it. Answers on other channels need no sending."""
     if message.delivery_state != DeliveryState.QUEUED or service.outbound is None:
-        return
+        return True
     from helpdesk.mail.outbound import SendJob
 
     assert message.message_id is not None
@@ -453,6 +457,8 @@ def _send(
         service.tickets.update_message(failed)
         if service.records.use(ticket_number, record.nonce, "not_sent"):
             _hand_back(service, record, "the answer could not be sent", now=now)
+        return False
+    return True
 
 
 def _solve(service: ResponderService, ticket_number: int, *, now: datetime) -> None:
