@@ -230,3 +230,20 @@ def test_text_hidden_by_other_styling_tricks_stays_out() -> None:
 
     assert html_to_text(markup) == "Visible.\n\nAlso visible."
     assert "off screen" not in (sanitise_html(markup) or "")
+
+
+def test_named_image_referenced_by_content_id_is_inline(parse_bytes: ParseBytes) -> None:
+    raw = (
+        b"From: a@example.com\nContent-Type: multipart/related; boundary=r\n\n"
+        b'--r\nContent-Type: text/html\n\n<img src="cid:logo@x">\n'
+        b'--r\nContent-Type: image/gif; name="logo.gif"\nContent-ID: <logo@x>\n\nGIF89a\n'
+        b'--r\nContent-Type: application/pdf; name="terms.pdf"\n\n%PDF\n--r--\n'
+    )
+
+    mail = parse_bytes(raw)
+
+    assert [(a.filename, a.inline) for a in mail.attachments] == [
+        ("logo.gif", True),
+        ("terms.pdf", False),
+    ]
+    assert mail.html is not None and 'src="cid:logo@x"' in mail.html

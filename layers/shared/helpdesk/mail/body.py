@@ -170,13 +170,17 @@ def _leaf(part: Message, headers: _PartHeaders, body: Body, in_alternative: bool
     if is_body and readable and not in_alternative:
         body.texts.append(_decode_text_part(headers.charset, payload, body))
         return
+    content_id = _content_id(part)
+    # Without a disposition, a part is shown in place when it has no name or is referenced
+    # by its Content-ID (an image in multipart/related).
+    implicit = disposition is None and (filename is None or content_id is not None)
     body.attachments.append(
         ParsedAttachment(
             filename=filename or _default_name(content_type, len(body.attachments) + 1),
             content_type=content_type,
             size=len(payload),
-            inline=disposition == "inline" or (disposition is None and filename is None),
-            content_id=_content_id(part),
+            inline=disposition == "inline" or implicit,
+            content_id=content_id,
             payload=payload,
         )
     )
