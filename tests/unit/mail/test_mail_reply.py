@@ -90,3 +90,9 @@ def test_a_huge_quote_is_cut_into_few_fragments() -> None:
 
     assert reply.visible_text == "Top."
     assert len([f for f in reply.fragments if f.content.strip()]) == 2
+
+
+def test_outlook_mobile_signature_with_its_link_is_cut() -> None:
+    body = "Done, thanks.\n\nGet Outlook for iOS<https://aka.ms/o0ukef>\n"
+
+    assert visible_text(body) == "Done, thanks."

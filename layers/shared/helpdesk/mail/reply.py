@@ -47,7 +47,8 @@ _OUTLOOK_OTHER = re.compile(
 _RULE_LINE = re.compile(r"^ ?[_-]{7,}\s*$")
 _SENT_FROM = re.compile(
     r"^(?:Sent from my|Sent from|Envoyé de mon|Enviado desde mi|Enviado do meu|Inviato da|"
-    r"Verzonden met|Von meinem|Get Outlook for)(?:\s+[\w®™.-]+){1,3}(?:\s+gesendet)?$"
+    r"Verzonden met|Von meinem|Get Outlook for)(?:\s+[\w®™.-]+){1,3}(?:\s+gesendet)?"
+    r"(?:\s*<https?://[^<>\s]+>)?$"
 )
 _WORD_DASH = re.compile(r"^-\w")
 _MAX_HEADER_LINES = 6
