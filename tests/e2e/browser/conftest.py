@@ -182,7 +182,10 @@ def _forget_cached_clients() -> None:
 @pytest.fixture(scope="session")
 def browser(chromium: Path) -> Iterator[Any]:
     """Chromium, headless, with a fresh profile that Playwright creates and removes."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # The local stack runs every function in this process: under load a page waits longer.
+    expect.set_options(timeout=15000)
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(

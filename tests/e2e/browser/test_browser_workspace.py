@@ -196,3 +196,46 @@ def test_an_agent_sees_who_else_is_viewing_and_replying(
     expect(presence).to_contain_text("Ada Admin (replying)")
     screenshot(bob, "agent-6-collision", full_page=False)
     assert not watch.errors, watch.errors
+
+
+def test_the_queue_pages_by_cursor_and_sorts(
+    desk: Desk, seeded: dict[str, Any], open_page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    # GIVEN 27 tickets whose subjects share a word
+    tag = f"page{uuid.uuid4().hex[:6]}"
+    customer = desk.customer_token(f"pager-{tag}@example.org")
+    for index in range(27):
+        body = {"subject": f"{tag} item {index:02d}", "text": "Paging."}
+        desk.ok("POST", "api/portal/tickets", body, token=customer)
+    assert desk.stack.wait_idle(60)  # triage has seen them all
+
+    # WHEN the agent searches for them, oldest first
+    page, watch = open_page(desk.agent_url)
+    sign_in_agent(page, seeded["agent_id"])
+    filters = page.get_by_role("search", name="Queue filters")
+    # (any status: triage may answer and solve some of them from the knowledge base)
+    filters.get_by_label("Status").select_option(label="Any")
+    filters.get_by_label("Sort by").select_option("created")
+    filters.get_by_label("Order").select_option("asc")
+    filters.get_by_label("Search").fill(tag)
+    rows = page.get_by_role("list", name="Tickets").locator("li")
+
+    # THEN one page of 25 shows, in order, with more to load
+    expect(rows).to_have_count(25)
+    expect(rows.first).to_contain_text(f"{tag} item 00")
+    expect(page.locator("#queue-count")).to_have_text("25+ tickets")
+    more = page.get_by_role("button", name="Load more")
+    expect(more).to_be_visible()
+
+    # AND the cursor brings the last two
+    more.click()
+    expect(rows).to_have_count(27)
+    expect(rows.last).to_contain_text(f"{tag} item 26")
+    expect(more).to_be_hidden()
+
+    # AND newest first reverses the order
+    filters.get_by_label("Order").select_option("desc")
+    expect(rows.first).to_contain_text(f"{tag} item 26")
+    assert not watch.errors, watch.errors

@@ -47,9 +47,10 @@ export function messageBody(message, { preferText = false } = {}) {
 function fitFrame(frame) {
   try {
     const doc = frame.contentDocument;
-    if (!doc || !doc.documentElement) return;
-    const height = Math.min(doc.documentElement.scrollHeight, 4000);
-    frame.style.height = `${Math.max(height, 24) + 4}px`;
+    if (!doc || !doc.body) return;
+    // The body's height is the content's; the root's is at least the frame's own.
+    const height = Math.min(Math.ceil(doc.body.getBoundingClientRect().height), 4000);
+    frame.style.height = `${Math.max(height, 20) + 2}px`;
   } catch {
     // NOTE: a frame we cannot read keeps its CSS height and scrolls; that is safe.
   }
