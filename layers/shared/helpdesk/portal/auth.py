@@ -43,10 +43,14 @@ class CustomerPrincipal:
 
 
 def bearer_token(headers: Any) -> str | None:
-    value = headers.get("authorization") or ""
+    """The token of an `Authorization: Bearer <token>` header, or a bare JWT (as API
+    Gateway's Cognito authorizer also accepts it); None without one."""
+    value = (headers.get("authorization") or "").strip()
     scheme, _, token = value.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
+    if value and " " not in value and value.count(".") == 2:
+        return value
     return None
 
 
