@@ -65,8 +65,7 @@ class Draft:
 
     def apply(self, change: tuple[Ticket, AuditEvent]) -> None:
         self.after, event = change
-        if event.changes or event.action not in {"updated"}:
-            self.events.append(event)
+        self.events.append(event)
 
 
 def check_version(ticket: Ticket, expected: int | None) -> None:
