@@ -183,6 +183,7 @@ def test_an_expired_link_is_refused(
         ({"priority": Priority.URGENT}, {}, "urgent"),
         ({"triage": Triage(sentiment="very_negative")}, {}, "very_negative"),
         ({"assignee": "a-7"}, {}, "not_new"),
+        ({"incident_of": 7}, {}, "grouped"),
         ({}, {"enabled": False}, "disabled"),
     ],
 )  # fmt: skip

@@ -111,6 +111,7 @@ class Skip(StrEnum):
     SUSPENDED = "suspended"
     AUTOMATIC = "automatic_mail"
     NOT_NEW = "not_new"
+    GROUPED = "grouped"
     CATEGORY = "category_excluded"
     REQUESTER = "requester_excluded"
     URGENT = "urgent"
@@ -174,6 +175,8 @@ def skip_reason(
         (first is None or _automatic(first), Skip.AUTOMATIC),
         (ticket.status != Status.OPEN or ticket.assignee is not None, Skip.NOT_NEW),
         (PENDING_TAG in ticket.tags or RESOLVED_TAG in ticket.tags, Skip.NOT_NEW),
+        # A duplicate or an incident's child is followed up with its group, by a person.
+        (ticket.duplicate_of is not None or ticket.incident_of is not None, Skip.GROUPED),
         (bool(category) and category in excluded, Skip.CATEGORY),
         (requester_excluded(ticket.requester, policy.excluded_requesters), Skip.REQUESTER),
         (ticket.priority == Priority.URGENT, Skip.URGENT),
