@@ -33,7 +33,9 @@ def test_every_mail_of_corpus_a_becomes_a_ticket_a_message_or_a_logged_rejection
         for path in files:
             (result,) = desk.deliver(path.read_bytes(), received_at=NOW)
             folder = path.relative_to(corpus / "A").parts[0]
-            label = result["outcome"] if result["disposition"] == "rejected" else "message"
+            label = (
+                result["outcome"] if result["disposition"] == "rejected" else result["disposition"]
+            )
             per_folder.setdefault(folder, Counter())[label] += 1
             if result["disposition"] == "rejected":
                 assert result["reason"], path
@@ -41,7 +43,7 @@ def test_every_mail_of_corpus_a_becomes_a_ticket_a_message_or_a_logged_rejection
                 assert result["disposition"] in KEPT, (path, result)
                 assert result["ticket_number"] is not None, path
 
-    rejected = sum(c[k] for c in per_folder.values() for k in c if k != "message")
+    rejected = sum(c[k] for c in per_folder.values() for k in c if k not in KEPT)
     logged = [r for r in caplog.records if r.getMessage() == "mail not turned into a message"]
     assert len(logged) == rejected
     stored = desk.s3.list_objects_v2(Bucket=desk.stack.buckets["MailBucket"], Prefix="inbound/")

@@ -390,3 +390,24 @@ def test_an_out_of_office_reply_is_never_acknowledged_and_opens_no_ticket(
     ]
     assert len(outbound) == 1
     assert desk.tickets.get(number).status == Status.OPEN
+
+
+def test_a_different_mail_that_reuses_a_message_id_is_kept_not_dropped(
+    desk: LocalIngestDesk, mail: MailBuilder
+) -> None:
+    number = _open_ticket(desk, mail)
+
+    reused = _one(
+        desk.deliver(mail(subject="Another problem", body="The scanner jams."), received_at=LATER)
+    )
+    again = _one(
+        desk.deliver(mail(subject="Another problem", body="The scanner jams."), received_at=LATER)
+    )
+
+    assert reused["disposition"] == "created" and reused["ticket_number"] != number
+    assert (again["disposition"], again["ticket_number"]) == ("duplicate", reused["ticket_number"])
+    first = desk.tickets.thread(number).messages[0]
+    second = desk.tickets.thread(reused["ticket_number"]).messages[0]
+    assert first.text.strip() == "It smokes since this morning."
+    assert second.text.strip() == "The scanner jams."
+    assert second.message_id != first.message_id

@@ -149,3 +149,26 @@ def test_mail_from_an_unattended_mailbox_opens_a_ticket_but_is_not_acknowledged(
 
 def test_a_person_whose_name_starts_like_a_robot_is_still_acknowledged() -> None:
     assert _decide(_mail(requester="bouncer.bob@club.example")).acknowledge is True
+
+
+def test_a_redelivery_is_the_same_content_and_a_reused_id_with_other_content_is_not() -> None:
+    from helpdesk.domain.models import Attachment, Direction, Message
+    from helpdesk.mail.ingest import derived_message_id, same_content
+    from helpdesk.mail.model import ParsedAttachment
+
+    stored = Message(
+        ticket_number=7,
+        id="m",
+        created_at=NOW,
+        direction=Direction.INBOUND,
+        author="ada@customer.example",
+        text="hello",
+        attachments=[Attachment(filename="a.pdf", content_type="application/pdf", size=3)],
+    )
+    pdf = ParsedAttachment(filename="a.pdf", content_type="application/pdf", size=3)
+
+    assert same_content(stored, _mail(text="hello", attachments=[pdf]))
+    assert not same_content(stored, _mail(text="hello"))
+    assert not same_content(stored, _mail(text="bye", attachments=[pdf]))
+    derived = derived_message_id("<a@customer.example>", _mail(text="bye"))
+    assert derived.endswith(".a@customer.example>") and derived != "<a@customer.example>"

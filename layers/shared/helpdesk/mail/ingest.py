@@ -24,6 +24,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from helpdesk.data.keys import normalise_message_id
 from helpdesk.data.tickets import TicketRepository
 from helpdesk.domain.models import (
     Attachment,
@@ -227,6 +228,27 @@ def _text(value: str) -> str:
     return value
 
 
+def derived_message_id(message_id: str, mail: ParsedMail) -> str:
+    """The id a different mail that reuses an already stored Message-ID is kept under."""
+    names = "\n".join(sorted(part.filename for part in mail.attachments))
+    digest = hashlib.sha256(f"{mail.requester}\n{mail.text}\n{names}".encode()).hexdigest()[:16]
+    return f"<{digest}.{normalise_message_id(message_id)}>"
+
+
+def same_content(stored: Message, mail: ParsedMail) -> bool:
+    """True when a stored message is this mail again (a redelivery, or one copy per address
+    of ours it was sent to), not another mail that reuses its Message-ID: same sender, same
+    text, same attachment names."""
+    stored_names = sorted(
+        [a.filename for a in stored.attachments] + [s.filename for s in stored.skipped]
+    )
+    return (
+        stored.author == (mail.requester or "")
+        and stored.text == mail.text
+        and stored_names == sorted(part.filename for part in mail.attachments)
+    )
+
+
 class AttachmentStore:
     """Stores attachments under unguessable keys, by a size and count policy.
 
@@ -347,7 +369,8 @@ class IngestService:
                 self._tickets, mail.bounced_message_ids, detail=mail.reason or "bounced"
             )
             return self._rejected(mail, message_id, bounced=[m.id for m in bounced])
-        if self._tickets.find_by_message_id(message_id) is not None:
+        message_id, redelivered = self._identity(mail, message_id)
+        if redelivered:
             return self._duplicate(mail, message_id)
 
         match, rule = self._thread(delivery, mail)
@@ -373,6 +396,33 @@ class IngestService:
         if decision.acknowledge and result.ticket_number is not None:
             result = self._acknowledge(result, mail, now=now)
         return result
+
+    def _identity(self, mail: ParsedMail, message_id: str) -> tuple[str, bool]:
+        """The id to store the mail under, and whether it is a redelivery of a stored mail.
+
+        A mail whose Message-ID is stored with other content is another mail (some senders
+        reuse ids): it is kept under a derived id instead of being dropped as a duplicate.
+        """
+        derived = derived_message_id(message_id, mail)
+        for candidate in (message_id, derived):
+            number = self._tickets.find_by_message_id(candidate)
+            if number is None:
+                return candidate, False
+            stored = self._stored_message(number, candidate)
+            if stored is None or same_content(stored, mail):
+                return candidate, True
+        return derived, True
+
+    def _stored_message(self, number: int, message_id: str) -> Message | None:
+        try:
+            thread = self._tickets.thread(number)
+        except NotFoundError:
+            return None
+        wanted = normalise_message_id(message_id)
+        for message in thread.messages:
+            if normalise_message_id(message.message_id or "") == wanted:
+                return message
+        return None
 
     def _raw(self, delivery: Delivery) -> tuple[bytes, str]:
         bucket = delivery.bucket or self._settings.mail_bucket
