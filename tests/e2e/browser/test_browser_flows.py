@@ -13,6 +13,8 @@ from tests.e2e.browser.support import Desk, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+NOTE_BACKGROUND = "rgb(255, 246, 214)"  # --note: internal notes stand apart
+
 
 def _email() -> str:
     return f"customer-{uuid.uuid4().hex[:8]}@example.org"
@@ -118,8 +120,17 @@ def test_agent_filters_the_queue_applies_a_macro_replies_and_solves(
     expect(properties.get_by_label("Team")).to_have_value("billing")
     expect(page.locator("#thread")).to_contain_text(f"Ticket {number} is now with billing.")
 
+    # AND leaves an internal note, shown apart from the public thread
+    page.get_by_role("tab", name="Internal note").click()
+    page.get_by_label("Internal note (agents only)").fill("Checked the VAT table: rate missing.")
+    page.get_by_role("button", name="Add note").click()
+    expect(page.get_by_role("status")).to_contain_text("Note added")
+    note = page.locator("#thread li.internal_note").filter(has_text="rate missing")
+    expect(note).to_contain_text("Internal note")
+    assert note.evaluate("node => getComputedStyle(node).backgroundColor") == NOTE_BACKGROUND
+
     # AND replies with a canned response, setting the ticket solved
-    page.keyboard.press("Escape")
+    page.locator("#composer-text").blur()
     page.locator("body").press("r")
     expect(page.get_by_label("Reply to the requester")).to_be_focused()
     page.get_by_label("Canned response").select_option(label=seeded["canned_title"])

@@ -3,6 +3,8 @@ landmarks, and a visible keyboard focus."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -102,3 +104,79 @@ def test_the_workspace_controls_all_have_names(
     expect(page.get_by_role("banner")).to_have_count(1)
     expect(page.get_by_role("main")).to_have_count(1)
     expect(page.get_by_role("search", name="Queue filters")).to_be_visible()
+
+
+def test_a_used_sign_in_link_is_refused_with_a_way_forward(desk: Desk, open_page: Any) -> None:
+    from playwright.sync_api import expect
+
+    email = f"twice-{uuid.uuid4().hex[:6]}@example.org"
+    desk.ok("POST", "api/auth/link", {"email": email})
+    link = desk.login_link(email)
+    first, _ = open_page(link)
+    expect(first.get_by_role("heading", name="My requests")).to_be_visible()
+
+    # WHEN the same link is opened again, in another browser
+    again, watch = open_page(link)
+
+    # THEN it is refused, the sign-in form is offered, and the token left the address bar
+    expect(again.get_by_role("status")).to_contain_text("expired or was already used")
+    expect(again.get_by_label("Email address")).to_be_visible()
+    assert "login=" not in again.url
+    assert not watch.errors, watch.errors
+
+
+def test_the_customer_marks_a_request_solved_and_is_asked_to_rate(
+    desk: Desk, open_page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    email = f"solver-{uuid.uuid4().hex[:6]}@example.org"
+    token = desk.customer_token(email)
+    body = {"subject": "Found it myself", "text": "Where is the export button?"}
+    number = desk.ok("POST", "api/portal/tickets", body, token=token)["ticket"]["number"]
+    desk.ok("POST", "api/auth/link", {"email": email})
+    page, watch = open_page(desk.login_link(email))
+    page.get_by_role("link", name=re.compile("Found it myself")).click()
+    expect(page.get_by_role("heading", name="Found it myself")).to_be_visible()
+
+    page.get_by_role("button", name="My problem is solved").click()
+
+    expect(page.locator("#ticket-status")).to_have_text("Solved")
+    expect(page.get_by_role("heading", name="How did we do?")).to_be_visible()
+    expect(page.get_by_role("button", name="My problem is solved")).to_be_hidden()
+    expect(page.get_by_role("heading", name="Still need help? Reply to reopen")).to_be_visible()
+    view = desk.ok("GET", f"api/agent/tickets/{number}", token=desk.agent_token("bob"))
+    assert view["ticket"]["status"] == "solved"
+    assert not watch.errors, watch.errors
+
+
+def test_colleagues_see_their_organisations_requests_where_it_is_shared(
+    desk: Desk, seeded: dict[str, Any], open_page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    # GIVEN an organisation that shares tickets, and a colleague's request
+    domain = f"org{uuid.uuid4().hex[:6]}.test"
+    organisation = {"id": domain.split(".")[0], "name": "Shared Org", "domains": [domain]}
+    organisation["shared_tickets"] = True  # type: ignore[assignment]
+    desk.ok(
+        "PUT",
+        f"api/admin/organisations/{organisation['id']}",
+        organisation,
+        token=seeded["admin_token"],
+    )
+    colleague = desk.customer_token(f"colleague@{domain}")
+    body = {"subject": "Colleague's printer", "text": "Jammed."}
+    desk.ok("POST", "api/portal/tickets", body, token=colleague)
+
+    # WHEN another member signs in and picks the organisation's requests
+    email = f"member@{domain}"
+    desk.ok("POST", "api/auth/link", {"email": email})
+    page, watch = open_page(desk.login_link(email))
+    expect(page.get_by_role("heading", name="My requests")).to_be_visible()
+    expect(page.get_by_text("You have no requests yet.")).to_be_visible()
+    page.get_by_label("Show").select_option("organisation")
+
+    # THEN the colleague's request is listed
+    expect(page.get_by_role("link", name=re.compile("Colleague's printer"))).to_be_visible()
+    assert not watch.errors, watch.errors

@@ -16,7 +16,7 @@ const STATUS_WORDS = {
   closed: "Closed",
 };
 
-const state = { me: null, cursor: null, ticket: null, suggestionsAsked: "" };
+const state = { me: null, cursor: null, ticket: null, suggestionsAsked: "", scopeProbed: false };
 const status = byId("status");
 
 
@@ -118,6 +118,8 @@ function signedOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   setToken(null);
   state.me = null;
+  state.scopeProbed = false;
+  byId("scope-picker").hidden = true;
   byId("account-nav").hidden = true;
   byId("signin-form").hidden = false;
   byId("signin-sent").hidden = true;
@@ -141,7 +143,20 @@ function route() {
     return openThread(Number(ticket[1]));
   }
   show("view-list");
+  probeScope();
   return loadTickets(true);
+}
+
+/** Offers "my organisation's requests" only where the organisation shares its tickets. */
+async function probeScope() {
+  if (state.scopeProbed) return;
+  state.scopeProbed = true;
+  try {
+    await api("api/portal/tickets", { query: { scope: "organisation", limit: 1 } });
+    byId("scope-picker").hidden = false;
+  } catch {
+    byId("scope-picker").hidden = true;
+  }
 }
 
 function show(id) {
