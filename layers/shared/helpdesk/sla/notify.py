@@ -154,6 +154,7 @@ class MailIntentSender:
     """
 
     def send(self, notice: SlaNotification, ticket: Ticket) -> Outcome:
+        """Always an undelivered outcome that says the notice is kept as an intent."""
         return Outcome(False, "recorded as an intent: no internal mail sender yet")
 
 

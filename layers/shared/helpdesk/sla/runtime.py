@@ -39,6 +39,7 @@ class SlaSettings(TableSettings, EventSettings):
 
 @cache
 def sla_settings() -> SlaSettings:
+    """The function's settings, read once; raises ConfigurationError naming a bad variable."""
     return load(SlaSettings)
 
 

@@ -48,6 +48,7 @@ class ScenarioEvent(BaseModel):
         return self
 
     def to_event(self) -> SlaEvent:
+        """The event as the clock reads it."""
         fields = {
             name: _plain(getattr(self, name))
             for name in _FIELD_NAMES

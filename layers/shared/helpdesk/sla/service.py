@@ -72,6 +72,7 @@ class SlaRules:
 
     @property
     def default_calendar(self) -> Calendar:
+        """The calendar stored as `default`, else 24/7 in UTC."""
         return self.calendars.get(DEFAULT_CALENDAR) or Calendar.always_open()
 
     def policy(self, policy_id: str | None) -> SlaPolicy | None:

@@ -66,6 +66,7 @@ class SweepReport:
     failed: int = 0
 
     def as_dict(self) -> dict[str, int]:
+        """The counts as a plain dict, for a log line or a handler's answer."""
         return dict(self.__dict__)
 
 
