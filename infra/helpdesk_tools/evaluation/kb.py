@@ -326,7 +326,6 @@ _SYNONYMS = {
     "test": "check",
     "tested": "checked",
     "can": "could",
-    "is": "would be",
 }
 
 _TEMPLATES = (
