@@ -12,7 +12,6 @@ const NOTICE_KEY = "helpdesk.agent.notice";
 const AGENT_KEY = "helpdesk.agent.record";
 let me = null;
 
-
 async function start() {
   byId("dev-form").addEventListener("submit", devLogin);
   byId("token-form").addEventListener("submit", useToken);
@@ -58,7 +57,10 @@ async function devLogin(event) {
   const agentId = byId("dev-agent").value.trim();
   if (!agentId) return signInError("Enter an agent id.");
   try {
-    const session = await api("api/auth/dev-login", { method: "POST", body: { agent_id: agentId } });
+    const session = await api("api/auth/dev-login", {
+      method: "POST",
+      body: { agent_id: agentId },
+    });
     sessionStorage.setItem(AGENT_KEY, JSON.stringify(session.agent || null));
     return signedIn(session.token);
   } catch (error) {

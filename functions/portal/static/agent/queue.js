@@ -49,10 +49,7 @@ export function startQueue(onOpen) {
 
 function fillFilters() {
   const agents = directory.agents;
-  replace(
-    byId("f-status"),
-    options([[UNSOLVED, "Unsolved"], ...STATUSES, [ALL, "Any"]], UNSOLVED),
-  );
+  replace(byId("f-status"), options([[UNSOLVED, "Unsolved"], ...STATUSES, [ALL, "Any"]], UNSOLVED));
   replace(byId("f-priority"), options([...ANY, ...PRIORITIES], ""));
   replace(byId("f-team"), options([...ANY, ...directory.teams], ""));
   replace(
@@ -119,8 +116,12 @@ async function loadPage(fresh) {
 function row(ticket) {
   const who = ticket.requester_name || ticket.requester || "";
   const flags = [
-    ticket.duplicate_of ? h("span", { class: "badge flag", text: `dup of #${ticket.duplicate_of}` }) : null,
-    ticket.incident_of ? h("span", { class: "badge flag", text: `incident #${ticket.incident_of}` }) : null,
+    ticket.duplicate_of
+      ? h("span", { class: "badge flag", text: `dup of #${ticket.duplicate_of}` })
+      : null,
+    ticket.incident_of
+      ? h("span", { class: "badge flag", text: `incident #${ticket.incident_of}` })
+      : null,
   ];
   return h(
     "li",
@@ -147,18 +148,22 @@ function row(ticket) {
         "span",
         { class: "line2" },
         h("span", { class: `badge priority-${ticket.priority}`, text: ticket.priority }),
-        h("span", { class: `badge status-${ticket.status}`, text: labelOf(STATUSES, ticket.status) }),
+        h("span", {
+          class: `badge status-${ticket.status}`,
+          text: labelOf(STATUSES, ticket.status),
+        }),
         ...flags,
-        ticket.due && !["solved", "closed"].includes(ticket.status)
-          ? countdown(ticket.due)
-          : null,
+        ticket.due && !["solved", "closed"].includes(ticket.status) ? countdown(ticket.due) : null,
       ),
       h(
         "span",
         { class: "line3" },
         h("span", { class: "requester", text: who }),
         ticket.assignee
-          ? h("span", { class: "assignee", text: `→ ${labelOf(directory.agents, ticket.assignee)}` })
+          ? h("span", {
+              class: "assignee",
+              text: `→ ${labelOf(directory.agents, ticket.assignee)}`,
+            })
           : h("span", { class: "assignee none", text: "unassigned" }),
       ),
     ),

@@ -59,11 +59,20 @@ async function loadPickers() {
   view.canned = (canned && canned.items) || [];
   replace(
     byId("macro"),
-    options([["", "Choose a macro…"], ...view.macros.map((m) => [m.id, m.name || m.title || m.id])], ""),
+    options(
+      [["", "Choose a macro…"], ...view.macros.map((m) => [m.id, m.name || m.title || m.id])],
+      "",
+    ),
   );
   replace(
     byId("canned"),
-    options([["", "Insert a canned response…"], ...view.canned.map((c) => [c.id, c.name || c.title || c.id])], ""),
+    options(
+      [
+        ["", "Insert a canned response…"],
+        ...view.canned.map((c) => [c.id, c.name || c.title || c.id]),
+      ],
+      "",
+    ),
   );
 }
 
@@ -123,14 +132,23 @@ function draw(detail) {
 function drawProps(ticket) {
   replace(byId("p-status"), options(STATUSES, ticket.status));
   replace(byId("p-priority"), options(PRIORITIES, ticket.priority));
-  replace(byId("p-team"), options(withCurrent([["", "(none)"], ...directory.teams], ticket.team), ticket.team || ""));
+  replace(
+    byId("p-team"),
+    options(withCurrent([["", "(none)"], ...directory.teams], ticket.team), ticket.team || ""),
+  );
   replace(
     byId("p-assignee"),
-    options(withCurrent([["", "(unassigned)"], ...directory.agents], ticket.assignee), ticket.assignee || ""),
+    options(
+      withCurrent([["", "(unassigned)"], ...directory.agents], ticket.assignee),
+      ticket.assignee || "",
+    ),
   );
   replace(
     byId("p-category"),
-    options(withCurrent([["", "(none)"], ...directory.categories], ticket.category), ticket.category || ""),
+    options(
+      withCurrent([["", "(none)"], ...directory.categories], ticket.category),
+      ticket.category || "",
+    ),
   );
   byId("p-tags").value = (ticket.tags || []).join(", ");
 }
@@ -154,13 +172,22 @@ function drawClocks(ticket) {
       ? h("span", { class: "badge priority-urgent", text: `breached ${when(clock.breached_at)}` })
       : null;
     items.push(
-      h("li", { class: "clock", dataset: { clock: key } }, h("span", { class: "clock-name", text: label }), state, breached),
+      h(
+        "li",
+        { class: "clock", dataset: { clock: key } },
+        h("span", { class: "clock-name", text: label }),
+        state,
+        breached,
+      ),
     );
   }
   if (["pending", "on_hold"].includes(ticket.status) && items.length) {
     items.push(h("li", { class: "hint", text: "Clocks are paused while the ticket waits." }));
   }
-  replace(byId("sla-clocks"), items.length ? items : [h("li", { class: "hint", text: "No SLA policy applies." })]);
+  replace(
+    byId("sla-clocks"),
+    items.length ? items : [h("li", { class: "hint", text: "No SLA policy applies." })],
+  );
 }
 
 function ticketLink(number, text) {
@@ -182,15 +209,21 @@ function drawGroups(ticket, related) {
     parts.push(h("p", { class: "group dup" }, "Duplicate of ", ticketLink(ticket.duplicate_of)));
   }
   if (ticket.incident_of) {
-    parts.push(h("p", { class: "group incident" }, "Part of incident ", ticketLink(ticket.incident_of)));
+    parts.push(
+      h("p", { class: "group incident" }, "Part of incident ", ticketLink(ticket.incident_of)),
+    );
   }
   const children = [
     ...new Set([...(ticket.incident_children || []), ...(related.incident_children || [])]),
   ];
   if (children.length) {
     parts.push(
-      h("p", { class: "group incident" }, `Incident with ${children.length} linked tickets: `,
-        ...children.flatMap((number, index) => [index ? ", " : "", ticketLink(number)])),
+      h(
+        "p",
+        { class: "group incident" },
+        `Incident with ${children.length} linked tickets: `,
+        ...children.flatMap((number, index) => [index ? ", " : "", ticketLink(number)]),
+      ),
     );
   }
   const similar = (ticket.triage && ticket.triage.similar) || [];
@@ -203,12 +236,21 @@ function drawGroups(ticket, related) {
     seen.add(number);
     const score = typeof item.score === "number" ? item.score.toFixed(2) : null;
     rows.push(
-      h("li", {}, ticketLink(number), item.subject ? ` ${item.subject}` : "",
+      h(
+        "li",
+        {},
+        ticketLink(number),
+        item.subject ? ` ${item.subject}` : "",
         score ? h("span", { class: "score", text: `score ${score}` }) : null,
-        item.status ? h("span", { class: `badge status-${item.status}`, text: item.status }) : null),
+        item.status ? h("span", { class: `badge status-${item.status}`, text: item.status }) : null,
+      ),
     );
   }
-  if (rows.length) parts.push(h("p", { class: "group-head", text: "Similar tickets" }), h("ul", { class: "similar" }, rows));
+  if (rows.length)
+    parts.push(
+      h("p", { class: "group-head", text: "Similar tickets" }),
+      h("ul", { class: "similar" }, rows),
+    );
   const incident = Number(related.incident);
   if (incident && incident !== ticket.incident_of && incident !== ticket.number) {
     parts.push(h("p", { class: "group incident" }, "Incident: ", ticketLink(incident)));
@@ -221,7 +263,13 @@ function messageItem(message) {
   const kind = message.kind || "public_reply";
   const classes = ["message", message.direction || "", kind];
   const label =
-    kind === "internal_note" ? "Internal note" : kind === "system" ? "System" : message.direction === "inbound" ? "Customer" : "Reply";
+    kind === "internal_note"
+      ? "Internal note"
+      : kind === "system"
+        ? "System"
+        : message.direction === "inbound"
+          ? "Customer"
+          : "Reply";
   const delivery = message.delivery_state
     ? h("span", { class: `badge delivery-${message.delivery_state}`, text: message.delivery_state })
     : null;
@@ -239,10 +287,14 @@ function messageItem(message) {
     ),
     messageBody(message),
     attachmentList(message),
-    (message.skipped || []).length
-      ? h("p", { class: "hint", text: `Not stored: ${message.skipped.map((s) => `${s.filename} (${s.reason})`).join(", ")}` })
-      : null,
+    skippedNote(message.skipped || []),
   );
+}
+
+function skippedNote(skipped) {
+  if (!skipped.length) return null;
+  const names = skipped.map((file) => `${file.filename} (${file.reason})`);
+  return h("p", { class: "hint", text: `Not stored: ${names.join(", ")}` });
 }
 
 function attachmentList(message) {
@@ -252,19 +304,25 @@ function attachmentList(message) {
     "ul",
     { class: "attachments", "aria-label": "Attachments" },
     files.map((file, index) =>
-      h("li", {}, h("button", {
-        type: "button",
-        class: "quiet",
-        text: `${file.filename} (${Math.ceil((file.size || 0) / 1024)} KB)`,
-        on: { click: () => download(message.id, index) },
-      })),
+      h(
+        "li",
+        {},
+        h("button", {
+          type: "button",
+          class: "quiet",
+          text: `${file.filename} (${Math.ceil((file.size || 0) / 1024)} KB)`,
+          on: { click: () => download(message.id, index) },
+        }),
+      ),
     ),
   );
 }
 
 async function download(messageId, index) {
   try {
-    const link = await api(`api/agent/tickets/${view.ticket.number}/attachments/${messageId}/${index}`);
+    const link = await api(
+      `api/agent/tickets/${view.ticket.number}/attachments/${messageId}/${index}`,
+    );
     const url = new URL(link.url, document.baseURI);
     if (url.protocol === "https:" || url.protocol === "http:") {
       window.open(url.toString(), "_blank", "noopener,noreferrer");
@@ -286,7 +344,9 @@ async function act(action, done) {
     const stale = error instanceof ApiError && error.status === 409;
     announce(
       status(),
-      stale ? "Someone changed this ticket meanwhile; it has been reloaded. Please retry." : error.message,
+      stale
+        ? "Someone changed this ticket meanwhile; it has been reloaded. Please retry."
+        : error.message,
       "error",
     );
   }
@@ -344,7 +404,9 @@ export function compose(mode, focus = true) {
   byId("tab-note").setAttribute("aria-selected", String(note));
   byId("composer-form").setAttribute("aria-labelledby", note ? "tab-note" : "tab-reply");
   byId("composer-form").classList.toggle("note", note);
-  byId("composer-label").textContent = note ? "Internal note (agents only)" : "Reply to the requester";
+  byId("composer-label").textContent = note
+    ? "Internal note (agents only)"
+    : "Reply to the requester";
   byId("composer-send").textContent = note ? "Add note" : "Send reply";
   byId("composer-status").hidden = note;
   byId("composer-status").previousElementSibling.hidden = note;
@@ -363,27 +425,36 @@ function send(event) {
   const body = note ? { text } : { text, version: ticket.version };
   const next = byId("composer-status").value;
   if (!note && next) body.status = next;
-  return act(async () => {
-    await api(`api/agent/tickets/${ticket.number}/${note ? "notes" : "replies"}`, {
-      method: "POST",
-      body,
-    });
-    byId("composer-text").value = "";
-    byId("composer-status").value = "";
-    setActivity("viewing");
-  }, note ? "Note added." : "Reply sent.");
+  return act(
+    async () => {
+      await api(`api/agent/tickets/${ticket.number}/${note ? "notes" : "replies"}`, {
+        method: "POST",
+        body,
+      });
+      byId("composer-text").value = "";
+      byId("composer-status").value = "";
+      setActivity("viewing");
+    },
+    note ? "Note added." : "Reply sent.",
+  );
 }
 
 async function insertCanned() {
   const id = byId("canned").value;
   if (!id || !view.ticket) return;
   try {
-    const rendered = await api(`api/agent/tickets/${view.ticket.number}/canned/${encodeURIComponent(id)}`, {
-      method: "POST",
-    });
+    const rendered = await api(
+      `api/agent/tickets/${view.ticket.number}/canned/${encodeURIComponent(id)}`,
+      {
+        method: "POST",
+      },
+    );
     const box = byId("composer-text");
     const start = box.selectionStart ?? box.value.length;
-    box.value = box.value.slice(0, start) + (rendered.text || "") + box.value.slice(box.selectionEnd ?? start);
+    box.value =
+      box.value.slice(0, start) +
+      (rendered.text || "") +
+      box.value.slice(box.selectionEnd ?? start);
     box.focus();
   } catch (error) {
     announce(status(), `That canned response did not load: ${error.message}`, "error");
@@ -456,7 +527,10 @@ function drawPresence(others) {
   const line = byId("presence");
   line.hidden = others.length === 0;
   const replying = others.filter((other) => other.activity === "replying");
-  const names = others.map((other) => `${other.name || other.agent_id}${other.activity === "replying" ? " (replying)" : ""}`);
+  const names = others.map(
+    (other) =>
+      `${other.name || other.agent_id}${other.activity === "replying" ? " (replying)" : ""}`,
+  );
   line.classList.toggle("replying", replying.length > 0);
   line.textContent = others.length ? `Also here: ${names.join(", ")}` : "";
 }

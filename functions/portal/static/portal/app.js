@@ -19,7 +19,6 @@ const STATUS_WORDS = {
 const state = { me: null, cursor: null, ticket: null, suggestionsAsked: "", scopeProbed: false };
 const status = byId("status");
 
-
 async function start() {
   whenUnauthorised(() => {
     if (state.me) signedOut("Your session has ended. Please sign in again.");
@@ -272,7 +271,11 @@ async function openTicket(event) {
   const subject = byId("new-subject");
   const text = byId("new-text");
   const bad = [
-    fieldError(subject, "new-subject-error", subject.value.trim() ? "" : "Give your request a subject."),
+    fieldError(
+      subject,
+      "new-subject-error",
+      subject.value.trim() ? "" : "Give your request a subject.",
+    ),
     fieldError(text, "new-text-error", text.value.trim() ? "" : "Tell us what happened."),
   ].some(Boolean);
   if (bad) return;
@@ -288,7 +291,8 @@ async function openTicket(event) {
     announce(status, `Thanks. Your request #${ticket.number} is open.`, "ok");
     window.location.hash = `#/tickets/${ticket.number}`;
   } catch (error) {
-    const target = error.field === "text" ? [text, "new-text-error"] : [subject, "new-subject-error"];
+    const target =
+      error.field === "text" ? [text, "new-text-error"] : [subject, "new-subject-error"];
     if (error.field) fieldError(target[0], target[1], error.message);
     else announce(status, `Your request was not sent: ${error.message}`, "error");
   } finally {
@@ -451,9 +455,12 @@ function buildStars() {
     const id = `star-${score}`;
     row.append(
       h("input", { type: "radio", name: "score", id, value: String(score), class: "star-input" }),
-      h("label", { for: id, class: "star", title: STAR_WORDS[score] },
+      h(
+        "label",
+        { for: id, class: "star", title: STAR_WORDS[score] },
         h("span", { "aria-hidden": "true", text: "★" }),
-        h("span", { class: "star-word", text: `${score} – ${STAR_WORDS[score]}` })),
+        h("span", { class: "star-word", text: `${score} – ${STAR_WORDS[score]}` }),
+      ),
     );
   }
 }
