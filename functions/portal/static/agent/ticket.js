@@ -279,7 +279,7 @@ function messageItem(message) {
     h(
       "header",
       {},
-      h("span", { class: "who", text: message.author_name || message.author || "" }),
+      h("span", { class: "who", text: authorName(message) }),
       h("span", { class: "kind", text: label }),
       message.ai_generated ? h("span", { class: "badge", text: "AI" }) : null,
       delivery,
@@ -289,6 +289,15 @@ function messageItem(message) {
     attachmentList(message),
     skippedNote(message.skipped || []),
   );
+}
+
+/** The requester's name for their messages, an agent's name for theirs, else the address. */
+function authorName(message) {
+  const ticket = view.ticket || {};
+  if (message.direction === "inbound" && message.author === ticket.requester) {
+    return ticket.requester_name || message.author;
+  }
+  return labelOf(directory.agents, message.author) || message.author || "";
 }
 
 function skippedNote(skipped) {
