@@ -566,9 +566,14 @@ def _page(title: str, content: str, *, depth: int, status: int = 200) -> Respons
     document = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="referrer" content="no-referrer">'
         f"<title>{html.escape(title)}</title>"
-        f'<link rel="stylesheet" href="{prefix}static/portal/portal.css"></head>'
-        f'<body><main class="help">{content}</main></body></html>'
+        f'<link rel="stylesheet" href="{prefix}static/shared/base.css">'
+        f'<link rel="stylesheet" href="{prefix}static/portal/portal.css"></head><body>'
+        '<header class="masthead" role="banner"><div class="masthead-inner">'
+        f'<a class="brand" href="{prefix or "./"}">Support</a><nav>'
+        f'<a class="button" href="{prefix}help">Help centre</a></nav></div></header>'
+        f'<main id="main"><section class="card">{content}</section></main></body></html>'
     )
     return Response(
         body=document,
