@@ -15,6 +15,7 @@ from helpdesk.data.config import ConfigRepository
 from helpdesk.domain.models import Agent, Channel, Role, Status, Team
 from helpdesk.kb.settings import kb_settings
 from helpdesk.portal import context
+from helpdesk.portal.schemas import Branding
 from tests.integration.portal.support import SESSION_SECRET, Desk, load_portal_function
 
 PUBLIC = {
@@ -111,8 +112,10 @@ def test_customers_and_the_public_never_see_internal_articles(desk: Desk) -> Non
     assert centre.json_body["sections"][0]["tag"] == "account"
     assert desk.get("/api/portal/kb/articles/impersonation").status_code == 404
     assert desk.get("/help/articles/impersonation").status_code == 404
+    desk.config.put("branding", "default", Branding(brand_name="Acme Care"))
     page = desk.get("/help/articles/reset-password")
     assert page.status_code == 200 and b"How to reset your password" in page.body
+    assert b'class="brand" href="../../">Acme Care</a>' in page.body
 
 
 def test_a_csv_import_through_the_api_reports_each_article(desk: Desk) -> None:

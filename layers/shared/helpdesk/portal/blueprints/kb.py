@@ -440,7 +440,7 @@ def article_page(call: Call, article_id: str) -> Response:
     content = f"<h1>{html.escape(article.title)}</h1>\n" + body_html(
         article.body, article.body_format
     )
-    return _page(article.title, content, depth=2)
+    return _page(article.title, content, depth=2, brand=_brand(call))
 
 
 @router.route("/help", "GET", auth="public", summary="The help centre page", produces=HTML)
@@ -469,7 +469,8 @@ def help_page(call: Call) -> Response:
             )
             + "</ul>"
         )
-    return _page("Help centre", f"<h1>Help centre</h1>{form}{listing}", depth=0)
+    content = f"<h1>Help centre</h1>{form}{listing}"
+    return _page("Help centre", content, depth=0, brand=_brand(call))
 
 
 # -- "Did this solve it?" ------------------------------------------------------------------
@@ -514,7 +515,7 @@ def confirm_page(call: Call) -> Response:
         f'<input type="hidden" name="token" value="{html.escape(token)}">'
         f"<button>{html.escape(button)}</button></form>"
     )
-    return _page("Did this solve it?", content, depth=3)
+    return _page("Did this solve it?", content, depth=3, brand=_brand(call))
 
 
 @router.route(
@@ -537,7 +538,7 @@ def confirm_answer(call: Call) -> Response | ConfirmOut:
         if not form:
             raise
         content = f"<h1>Link not valid</h1><p>{html.escape(str(error))}.</p>"
-        return _page("Did this solve it?", content, depth=3, status=401)
+        return _page("Did this solve it?", content, depth=3, brand=_brand(call), status=401)
     if not form:
         return ConfirmOut(ticket_number=number, choice=choice.value)
     text = (
@@ -545,7 +546,7 @@ def confirm_answer(call: Call) -> Response | ConfirmOut:
         if choice == Choice.YES
         else "Thank you: a person from our team will answer you."
     )
-    return _page("Did this solve it?", f"<h1>{html.escape(text)}</h1>", depth=3)
+    return _page("Did this solve it?", f"<h1>{html.escape(text)}</h1>", depth=3, brand=_brand(call))
 
 
 def _peek_choice(token: str) -> str | None:
@@ -561,7 +562,15 @@ def _peek_choice(token: str) -> str | None:
     return claims.get("choice") if isinstance(claims, dict) else None
 
 
-def _page(title: str, content: str, *, depth: int, status: int = 200) -> Response:
+def _brand(call: Call) -> str:
+    from helpdesk.portal.services.customers import portal_config
+
+    return portal_config(call.portal).brand_name
+
+
+def _page(
+    title: str, content: str, *, depth: int, brand: str = "Support", status: int = 200
+) -> Response:
     prefix = "../" * depth
     document = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -571,7 +580,7 @@ def _page(title: str, content: str, *, depth: int, status: int = 200) -> Respons
         f'<link rel="stylesheet" href="{prefix}static/shared/base.css">'
         f'<link rel="stylesheet" href="{prefix}static/portal/portal.css"></head><body>'
         '<header class="masthead" role="banner"><div class="masthead-inner">'
-        f'<a class="brand" href="{prefix or "./"}">Support</a><nav>'
+        f'<a class="brand" href="{prefix or "./"}">{html.escape(brand)}</a><nav>'
         f'<a class="button" href="{prefix}help">Help centre</a></nav></div></header>'
         f'<main id="main"><section class="card">{content}</section></main></body></html>'
     )
