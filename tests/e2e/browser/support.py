@@ -178,5 +178,12 @@ def sign_in_agent(page: Any, agent_id: str) -> str:
     page.get_by_label("Agent id").fill(agent_id)
     title = str(page.title())  # the brand is applied before the sign-in form shows
     page.get_by_role("button", name="Sign in", exact=True).click()
-    page.get_by_role("list", name="Tickets").wait_for(state="attached")
+    queue_settled(page)
     return title
+
+
+def queue_settled(page: Any) -> None:
+    """Waits until the workspace's queue has loaded what its filters ask for."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("list", name="Tickets")).to_have_attribute("aria-busy", "false")

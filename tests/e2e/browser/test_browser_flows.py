@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser.support import Desk, screenshot
+from tests.e2e.browser.support import Desk, queue_settled, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -101,6 +101,7 @@ def test_agent_filters_the_queue_applies_a_macro_replies_and_solves(
     # AND filters the queue down to the ticket
     page.get_by_label("Channel").select_option("portal")
     page.get_by_label("Search").fill(subject.split()[1])
+    queue_settled(page)
     expect(queue.locator("li")).to_have_count(1)
     expect(queue).to_contain_text(subject)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser.support import Desk, screenshot, sign_in_agent
+from tests.e2e.browser.support import Desk, queue_settled, screenshot, sign_in_agent
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -220,6 +220,7 @@ def test_the_queue_pages_by_cursor_and_sorts(
     filters.get_by_label("Sort by").select_option("created")
     filters.get_by_label("Order").select_option("asc")
     filters.get_by_label("Search").fill(tag)
+    queue_settled(page)
     rows = page.get_by_role("list", name="Tickets").locator("li")
 
     # THEN one page of 25 shows, in order, with more to load
@@ -237,5 +238,6 @@ def test_the_queue_pages_by_cursor_and_sorts(
 
     # AND newest first reverses the order
     filters.get_by_label("Order").select_option("desc")
+    queue_settled(page)
     expect(rows.first).to_contain_text(f"{tag} item 26")
     assert not watch.errors, watch.errors

@@ -21,7 +21,9 @@ const queue = {
   cursor: null,
   selected: null,
   onOpen: () => {},
-  loading: null,
+  loading: 0,
+  inFlight: 0,
+  typing: false,
   shown: null,
 };
 
@@ -33,7 +35,9 @@ export function startQueue(onOpen) {
   // A text box also fires "change" when it loses focus; reload only when a filter moved, so
   // that clicking a ticket right after typing does not pull the list from under the click.
   const changed = () => {
+    queue.typing = false;
     if (JSON.stringify(filters()) !== queue.shown) reload();
+    else if (!queue.inFlight) setBusy(false);
   };
   form.addEventListener("change", changed);
   form.addEventListener("submit", (event) => {
@@ -41,8 +45,13 @@ export function startQueue(onOpen) {
     reload();
   });
   const typed = debounce(changed, 350);
-  byId("f-q").addEventListener("input", typed);
-  byId("f-tag").addEventListener("input", typed);
+  for (const id of ["f-q", "f-tag"]) {
+    byId(id).addEventListener("input", () => {
+      queue.typing = true; // a reload is coming once the typing pauses
+      setBusy(true);
+      typed();
+    });
+  }
   byId("queue-more").addEventListener("click", () => loadPage(false));
   return reload();
 }
@@ -89,14 +98,20 @@ export function reload() {
   return loadPage(true);
 }
 
+/** Marks the list as loading (aria-busy) or settled, for assistive technology and tests. */
+function setBusy(busy) {
+  byId("queue-list").setAttribute("aria-busy", String(busy));
+}
+
 async function loadPage(fresh) {
-  const asked = JSON.stringify(filters());
-  queue.loading = asked;
+  const asked = ++queue.loading;
+  queue.inFlight += 1;
+  setBusy(true);
   try {
     const page = await api("api/agent/tickets", {
       query: { ...filters(), cursor: fresh ? null : queue.cursor, limit: 25 },
     });
-    if (queue.loading !== asked) return; // a newer filter change won
+    if (queue.loading !== asked) return; // a newer request won
     const list = byId("queue-list");
     for (const ticket of page.tickets || []) {
       queue.tickets.push(ticket);
@@ -110,6 +125,9 @@ async function loadPage(fresh) {
     markSelected();
   } catch (error) {
     announce(byId("status"), `The queue did not load: ${error.message}`, "error");
+  } finally {
+    queue.inFlight -= 1;
+    if (queue.loading === asked && !queue.typing) setBusy(false);
   }
 }
 
