@@ -151,7 +151,11 @@ class _MeetingRepository(TicketRepository):
 
 
 def _sweep(
-    table_name: str, *, sleep: Any = None, barrier: threading.Barrier | None = None
+    table_name: str,
+    *,
+    sleep: Any = None,
+    barrier: threading.Barrier | None = None,
+    budget_seconds: float = 40.0,
 ) -> SlaSweep:
     # Each sweep has its own session and table resource, as two Lambda invocations would.
     table = boto3.session.Session(region_name="us-east-1").resource("dynamodb").Table(table_name)
@@ -160,6 +164,7 @@ def _sweep(
         _MeetingRepository(table, barrier) if barrier else TicketRepository(table),
         SlaStore(ConfigRepository(table)),
         Notifier({"webhook": sender, "email": MailIntentSender()}),
+        budget_seconds=budget_seconds,
     )
 
 
@@ -404,3 +409,25 @@ def _load_function(name: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_notices_left_when_the_time_budget_is_spent_go_out_with_the_next_sweep(
+    table: Any, hook: Hook
+) -> None:
+    # GIVEN a ticket past its first response
+    repo = TicketRepository(table)
+    store = SlaStore(ConfigRepository(table))
+    ConfigRepository(table).put("sla_policy", "standard", _policy(hook.url))
+    ticket = _open_ticket(repo, store, NOW - timedelta(minutes=70))
+
+    # WHEN a sweep with no time left for sending runs, then a normal one a minute later
+    spent = _sweep(table.name, budget_seconds=0).run(now=NOW)
+    delivered_first = len(hook.deliveries)
+    later = _sweep(table.name).run(now=NOW + timedelta(minutes=1))
+
+    # THEN the breach was recorded by the first and notified, once, by the second
+    assert spent.breaches == 1 and spent.deferred == 1
+    assert delivered_first == 0
+    assert later.breaches == 0 and later.notices_sent == 1
+    assert [d["kind"] for d in hook.deliveries] == ["breach"]
+    assert repo.get(ticket.number).sla.first_response.breached_at == NOW

@@ -18,6 +18,8 @@ policy keeps to working hours waits in the outbox until the calendar's next work
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -64,6 +66,7 @@ class SweepReport:
     conflicts: int = 0
     gave_up: int = 0
     failed: int = 0
+    deferred: int = 0
 
     def as_dict(self) -> dict[str, int]:
         """The counts as a plain dict, for a log line or a handler's answer."""
@@ -106,12 +109,16 @@ class SlaSweep:
         publisher: EventPublisher | None = None,
         *,
         limit: int = 500,
+        budget_seconds: float = 40.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._tickets = tickets
         self._store = store
         self._notifier = notifier
         self._publisher = publisher
         self._limit = limit
+        self._budget = budget_seconds
+        self._monotonic = monotonic
 
     def run(self, *, now: datetime) -> SweepReport:
         """One sweep at `now`; returns what it did. Failures to notify are reported, not raised."""
@@ -119,11 +126,16 @@ class SlaSweep:
         due = self._tickets.due_before(now, limit=self._limit)
         report.due = len(due)
         rules = self._store.rules() if due else SlaRules()
+        started = self._monotonic()
         for ticket in due:
             try:
                 current = self._fire(ticket, rules, now, report)
-                if current is not None:
+                # Slow webhooks must not run the function out of time: once the budget is
+                # spent, notices stay unclaimed in their outbox for the next sweep.
+                if current is not None and self._monotonic() - started < self._budget:
                     self._deliver(current, now, report)
+                elif current is not None and _ready(current, now):
+                    report.deferred += 1
             except HelpdeskError:
                 # One ticket that cannot be decided (a policy naming a deleted calendar, say)
                 # must not stop the sweep for the others; it stays due and is tried again.
@@ -188,11 +200,7 @@ class SlaSweep:
         self, ticket: Ticket, now: datetime, report: SweepReport
     ) -> tuple[Ticket, list[SlaNotification]] | None:
         for _ in range(_ATTEMPTS):
-            ready = [
-                notice
-                for notice in ticket.sla.notifications
-                if notice.claimed_at is None and notice.not_before <= now
-            ]
+            ready = _ready(ticket, now)
             if not ready:
                 return None
             ids = {notice.id for notice in ready}
@@ -358,6 +366,14 @@ def _escalate(
         )
     sla = ticket.sla.model_copy(update={"notifications": notices})
     decision.ticket = ticket.model_copy(update={"sla": sla})
+
+
+def _ready(ticket: Ticket, now: datetime) -> list[SlaNotification]:
+    return [
+        notice
+        for notice in ticket.sla.notifications
+        if notice.claimed_at is None and notice.not_before <= now
+    ]
 
 
 def _raised_priority(current: Priority, wanted: Priority | str | None) -> Priority | None:
