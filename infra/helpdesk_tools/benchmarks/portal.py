@@ -236,10 +236,31 @@ def _batch_write(client: Any, table: str, items: list[dict[str, Any]]) -> None:
             pending = response.get("UnprocessedItems") or {}
 
 
+class CallCounter:
+    """Counts the AWS API calls the function makes (botocore's before-call event)."""
+
+    def __init__(self) -> None:
+        from helpdesk.data import clients
+
+        self.calls = 0
+        clients.session()._session.register("before-call", self._count)
+
+    def _count(self, **_kwargs: Any) -> None:
+        self.calls += 1
+
+
+_COUNTER: CallCounter | None = None
+
+
 def measure(fn: Callable[[int], Any], count: int, budget: float) -> dict[str, float]:
-    """Requests per second (sequential), p50 and p99 latency in ms, after one warm-up call;
-    stops after `count` requests or `budget` seconds, whichever comes first (at least 5)."""
+    """Requests per second (sequential), p50 and p99 latency in ms and AWS calls per request,
+    after one warm-up call; stops after `count` requests or `budget` seconds, whichever comes
+    first (at least 5)."""
+    global _COUNTER
+    if _COUNTER is None:
+        _COUNTER = CallCounter()
     fn(0)
+    calls_before = _COUNTER.calls
     latencies: list[float] = []
     started = time.perf_counter()
     for i in range(1, count + 1):
@@ -253,6 +274,7 @@ def measure(fn: Callable[[int], Any], count: int, budget: float) -> dict[str, fl
     ordered = sorted(latencies)
     return {
         "requests": count,
+        "aws_calls_per_request": (_COUNTER.calls - calls_before) / count,
         "rps": count / elapsed,
         "p50_ms": statistics.median(ordered) * 1000,
         "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
@@ -354,6 +376,8 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"machine: {os.cpu_count()} cpus, load average {load} at the end of the run")
     print(f"portal function cold start: import time, fresh interpreter, {args.cold_runs} runs")
     print(f"{'target':24} {'median ms':>10} {'min ms':>8} {'max ms':>8}")
     for label, row in results["cold_start"].items():
@@ -363,11 +387,14 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
         "agent routes: REST proxy events into the function, moto server on loopback, "
         f"sequential, up to {args.requests} requests or {args.budget:.0f} s per route"
     )
-    print(f"{'tickets':>8} {'route':32} {'n':>5} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8}")
+    print(
+        f"{'tickets':>8} {'route':32} {'n':>5} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'aws calls':>9}"
+    )
     for size, figures in results["sizes"].items():
         for route, row in figures["routes"].items():
             print(
                 f"{size:>8} {route:32} {row['requests']:5d} {row['rps']:7.2f} "
-                f"{row['p50_ms']:8.1f} {row['p99_ms']:8.1f}"
+                f"{row['p50_ms']:8.1f} {row['p99_ms']:8.1f} {row['aws_calls_per_request']:9.1f}"
             )
         print(f"{size:>8} (bulk load took {figures['load_seconds']:.1f} s)")
