@@ -206,3 +206,20 @@ def test_articles_stored_while_the_embedder_was_down_are_found_semantically_late
 
     assert found.semantic
     assert found.best is not None and found.best.doc.id == "reset-password"
+
+
+def test_a_very_long_article_is_stored_and_found(table: Any) -> None:
+    from helpdesk.ai.embed import shared_onnx_embedder
+
+    embedder = shared_onnx_embedder()
+    kb = KnowledgeBase(ArticleRepository(table), embedder=lambda: embedder)
+    filler = " ".join(
+        f"Paragraph {i} explains setting number {i} of the router." for i in range(2500)
+    )
+    body = filler + " Finally, the factory reset button is on the back, hold it ten seconds."
+
+    kb.create(draft("Router manual", body), now=NOW, author="a-1", article_id="router")
+
+    assert len(body) > 140_000
+    hits = kb.search("factory reset button back", audience=Audience.CUSTOMER)
+    assert hits[0].id == "router" and "factory reset button" in hits[0].excerpt

@@ -136,7 +136,7 @@ class ArticleRepository:
         items = self._query_all(
             KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": INDEX_PK}
         )
-        return [SearchDoc.model_validate(from_item(item)) for item in items]
+        return [_doc(item) for item in items]
 
     def generation(self) -> int:
         """A number that changes whenever any article is written (0 before the first)."""
@@ -154,7 +154,10 @@ class ArticleRepository:
         )
 
     def _doc_item(self, doc: SearchDoc, version: int) -> dict[str, Any]:
-        stored = doc.model_copy(update={"version": version})
+        # NOTE: the text is not stored when passages are: they hold the same words, and an
+        # item must stay under 400 KB. `_doc` joins them back.
+        text = "" if doc.passages else doc.text
+        stored = doc.model_copy(update={"version": version, "text": text})
         return to_item(stored, PK=INDEX_PK, SK=doc.id, entity="kb_search")
 
     def _put(self, item: dict[str, Any]) -> dict[str, Any]:
@@ -193,6 +196,13 @@ class ArticleRepository:
             if not last:
                 return items
             kwargs["ExclusiveStartKey"] = last
+
+
+def _doc(item: dict[str, Any]) -> SearchDoc:
+    doc = SearchDoc.model_validate(from_item(item))
+    if not doc.text and doc.passages:
+        doc.text = "\n".join(doc.passages)
+    return doc
 
 
 def _index_key(article_id: str) -> dict[str, str]:

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 RRF_K = 60
 CANDIDATES = 20
+MAX_EMBEDDED_PASSAGES = 48
 
 
 @dataclass
@@ -191,6 +192,7 @@ class KbSearchIndex:
                 cosines = self.passage_cosines(known.doc, vector)
                 if cosines:
                     known.passage = max(range(len(cosines)), key=cosines.__getitem__)
+                    known.passage = _unembedded_passage(known, query) or known.passage
                 if known.cosine is None:
                     known.cosine = max(cosines) if cosines else 0.0
         return Retrieval(query=query, candidates=ranked, semantic=ran_semantic)
@@ -251,9 +253,11 @@ class KbSearchIndex:
 
 
 def embed_passages(embedder: Embedder, title: str, passages: Sequence[str]) -> np.ndarray:
-    """The vectors stored for an article: its title, then each passage prefixed by the title."""
-    texts = [title, *(f"{title}. {passage}" for passage in passages if passage.strip())]
-    return embedder.embed(texts)
+    """The vectors stored for an article: its title, then each of its first
+    MAX_EMBEDDED_PASSAGES passages prefixed by the title (later passages are found by keyword
+    search only, so that a long article's search document stays within DynamoDB's 400 KB)."""
+    kept = [p for p in passages if p.strip()][:MAX_EMBEDDED_PASSAGES]
+    return embedder.embed([title, *(f"{title}. {passage}" for passage in kept)])
 
 
 def encode_vectors(vectors: np.ndarray) -> str:
@@ -294,6 +298,18 @@ def hits_from(retrieval: Retrieval, *, base_url: str) -> list[SearchHit]:
 def article_url(base_url: str, article_id: str) -> str:
     """The public link of an article: `<base_url>/<id>`."""
     return f"{base_url.rstrip('/')}/{article_id}"
+
+
+def _unembedded_passage(candidate: Candidate, query: str) -> int | None:
+    """A passage past the embedded ones (a long article's tail) that holds more of the
+    query's terms than the passage chosen by cosine, or None."""
+    passages = candidate.doc.passages
+    if len(passages) <= MAX_EMBEDDED_PASSAGES or candidate.passage is None:
+        return None
+    wanted = set(tokens(query))
+    overlap = [len(wanted & set(tokens(p))) for p in passages]
+    tail = max(range(MAX_EMBEDDED_PASSAGES, len(passages)), key=overlap.__getitem__)
+    return tail if overlap[tail] > overlap[candidate.passage] else None
 
 
 def best_passage_text(candidate: Candidate, query: str) -> str:
