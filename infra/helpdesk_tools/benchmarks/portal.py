@@ -116,6 +116,9 @@ class Bench:
         os.environ.update(self.stack.environment())
         os.environ["HELPDESK_DEV_LOGIN"] = "1"
         context.reset()
+        # Before any client exists: botocore copies a session's handlers into each new client.
+        global _COUNTER
+        _COUNTER = CallCounter()
         self.session.client("sesv2").create_email_identity(EmailIdentity="example.com")
         self.table = self.session.resource("dynamodb").Table(self.stack.tables["Table"])
         config = ConfigRepository(self.table)
@@ -148,7 +151,10 @@ class Bench:
             "headers": {"Content-Type": "application/json", **(headers or {})},
             "multiValueHeaders": {},
             "queryStringParameters": query,
-            "multiValueQueryStringParameters": None,
+            # Chalice reads the multi-value form, as API Gateway sends both.
+            "multiValueQueryStringParameters": (
+                {name: [value] for name, value in query.items()} if query else None
+            ),
             "pathParameters": {"proxy": path.lstrip("/")},
             "stageVariables": None,
             "requestContext": {
@@ -237,7 +243,8 @@ def _batch_write(client: Any, table: str, items: list[dict[str, Any]]) -> None:
 
 
 class CallCounter:
-    """Counts the AWS API calls the function makes (botocore's before-call event)."""
+    """Counts the AWS API calls the function makes (botocore's before-call event); create it
+    before the function's first client."""
 
     def __init__(self) -> None:
         from helpdesk.data import clients
@@ -256,9 +263,7 @@ def measure(fn: Callable[[int], Any], count: int, budget: float) -> dict[str, fl
     """Requests per second (sequential), p50 and p99 latency in ms and AWS calls per request,
     after one warm-up call; stops after `count` requests or `budget` seconds, whichever comes
     first (at least 5)."""
-    global _COUNTER
-    if _COUNTER is None:
-        _COUNTER = CallCounter()
+    assert _COUNTER is not None, "Bench() registers the counter"
     fn(0)
     calls_before = _COUNTER.calls
     latencies: list[float] = []
