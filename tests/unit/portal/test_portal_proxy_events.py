@@ -130,3 +130,16 @@ def test_the_function_can_be_loaded_twice_in_one_process(portal_function: Any) -
     assert second.app.routes.keys() == portal_function.app.routes.keys()
     response = second.app(_event("/api/health"), None)
     assert response["statusCode"] == 200
+
+
+def test_query_strings_of_a_proxy_event_reach_the_route(portal_function: Any) -> None:
+    event = _event(
+        "/api/portal/suggestions",
+        queryStringParameters={"q": "ab", "bogus": "1"},
+        multiValueQueryStringParameters={"q": ["ab"], "bogus": ["1"]},
+    )
+
+    response = portal_function.app(event, None)
+
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"]["field"] == "bogus"
