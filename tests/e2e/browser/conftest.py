@@ -31,8 +31,9 @@ def chromium() -> Path:
 
 
 @pytest.fixture(scope="session")
-def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    """The local stack (`helpdesk start`'s pieces) on free loopback ports, for the session."""
+def desk(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterator[Desk]:
+    """The local stack (`helpdesk start`'s pieces) on free loopback ports, for the session
+    (asks for `chromium` first, so that a machine without it skips before starting anything)."""
     from helpdesk_tools.local.stack import LocalSettings, LocalStack
 
     port = _free_port()

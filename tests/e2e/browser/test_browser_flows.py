@@ -200,11 +200,23 @@ def test_customer_rates_a_solved_ticket(desk: Desk, seeded: dict[str, Any], open
 def test_portal_fits_a_phone_screen(desk: Desk, open_page: Any) -> None:
     from playwright.sync_api import expect
 
+    overflow = "document.documentElement.scrollWidth - window.innerWidth"
     page, _ = open_page(desk.portal_url, width=375, height=740)
     expect(page.get_by_label("Email address")).to_be_visible()
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     screenshot(page, "portal-5-phone")
-    assert overflow <= 0
+    assert page.evaluate(overflow) <= 0
+
+    # AND a signed-in request with a long unbroken line still fits
+    email = _email()
+    token = desk.customer_token(email)
+    body = {"subject": "Phone-sized thread", "text": "See https://example.org/" + "x" * 120}
+    desk.ok("POST", "api/portal/tickets", body, token=token)
+    desk.ok("POST", "api/auth/link", {"email": email})
+    page, _ = open_page(desk.login_link(email), width=375, height=740)
+    page.get_by_role("link", name=re.compile("Phone-sized thread")).click()
+    expect(page.get_by_role("list", name="Conversation")).to_contain_text("example.org")
+    screenshot(page, "portal-7-phone-thread")
+    assert page.evaluate(overflow) <= 0
 
 
 def test_customer_attaches_a_file_to_a_new_request(
