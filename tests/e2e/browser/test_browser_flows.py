@@ -121,6 +121,17 @@ def test_agent_filters_the_queue_applies_a_macro_replies_and_solves(
     expect(properties.get_by_label("Team")).to_have_value("billing")
     expect(page.locator("#thread")).to_contain_text(f"Ticket {number} is now with billing.")
 
+    # AND takes it, files it under a category and tags it
+    page.get_by_role("button", name="Assign to me").click()
+    expect(page.get_by_role("status")).to_contain_text("Assigned to you")
+    expect(properties.get_by_label("Assignee")).to_have_value(seeded["agent_id"])
+    properties.get_by_label("Category").select_option("invoices")
+    properties.get_by_label("Tags").fill("escalated, vat")
+    properties.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status")).to_contain_text("Changes saved")
+    expect(page.locator("#ticket-badges")).to_contain_text("#vat")
+    expect(queue).to_contain_text("Bob Agent")
+
     # AND leaves an internal note, shown apart from the public thread
     page.get_by_role("tab", name="Internal note").click()
     page.get_by_label("Internal note (agents only)").fill("Checked the VAT table: rate missing.")
@@ -150,6 +161,9 @@ def test_agent_filters_the_queue_applies_a_macro_replies_and_solves(
     view = desk.ok("GET", f"api/agent/tickets/{number}", token=seeded["agent_token"])
     assert view["ticket"]["status"] == "solved"
     assert seeded["macro_tag"] in view["ticket"]["tags"]
+    assert "vat" in view["ticket"]["tags"]
+    assert view["ticket"]["category"] == "invoices"
+    assert view["ticket"]["assignee"] == seeded["agent_id"]
     assert not watch.errors, watch.errors
 
 
