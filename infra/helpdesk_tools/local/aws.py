@@ -93,6 +93,48 @@ def _cheap_transaction_backups() -> None:
     backend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+def _cheap_queries() -> None:
+    """Make moto's Query read only what it can match, without sorting the whole table.
+
+    moto answers every Query from `Table.all_items()`, which sorts every item of the table, and
+    a query on the table's own key then filters that list by partition. Here a table query
+    reads only its partition, and an index query the items unsorted (it sorts its matches
+    itself), so a desk's query cost no longer grows with the sort of its whole history.
+    """
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table.query, "_helpdesk_cheap", False):
+        return
+    original = Table.query
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[7] if len(args) > 7 else kwargs.get("index_name")
+        hash_key = args[0] if args else kwargs.get("hash_key")
+        if index_name is None and hash_key is not None:
+            partition = self.items.get(hash_key)
+            candidates = (
+                []
+                if partition is None
+                else list(partition.values())
+                if self.range_key_attr
+                else [partition]
+            )
+        else:
+            candidates = [
+                item
+                for stored in self.items.values()
+                for item in (stored.values() if self.range_key_attr else [stored])
+            ]
+        self.all_items = lambda: candidates
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    query._helpdesk_cheap = True  # type: ignore[attr-defined]
+    Table.query = query  # type: ignore[method-assign]
+
+
 def _restore(table: Any, hash_value: Any, range_value: Any, item: Any) -> None:
     if range_value is not None:
         if item is None:
@@ -117,6 +159,7 @@ class LocalAws:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         _cheap_transaction_backups()
+        _cheap_queries()
         app = _Serialised(DomainDispatcherApplication(create_backend_app))
         self._server: BaseWSGIServer = make_server(
             host, port, app, threaded=True, request_handler=MotoRequestHandler

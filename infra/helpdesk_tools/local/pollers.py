@@ -143,7 +143,9 @@ class StreamPoller(_Loop):
         for shard_id, iterator in list(self._iterators.items()):
             if not iterator:
                 continue
-            response = self._streams.get_records(ShardIterator=iterator, Limit=1000)
+            # NOTE: one batch at a time: moto takes about 5 ms a record to serialise a page,
+            # and every other call to the local endpoint waits meanwhile.
+            response = self._streams.get_records(ShardIterator=iterator, Limit=self._batch_size)
             self._iterators[shard_id] = response.get("NextShardIterator") or ""
             for raw in response.get("Records", []):
                 record = stream_record(raw, self._arn)
