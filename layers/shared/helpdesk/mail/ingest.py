@@ -24,6 +24,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from helpdesk.data.config import ConfigRepository
 from helpdesk.data.keys import normalise_message_id
 from helpdesk.data.tickets import TicketRepository
 from helpdesk.domain.models import (
@@ -333,6 +334,7 @@ class IngestService:
         outbound: OutboundQueue | None,
         settings: MailSettings,
         parse: Parser | None = None,
+        config: ConfigRepository | None = None,
     ) -> None:
         if parse is None:
             from helpdesk.mail.parse import parse_mail
@@ -345,6 +347,7 @@ class IngestService:
         self._outbound = outbound
         self._settings = settings
         self._parse = parse
+        self._config = config
 
     @property
     def settings(self) -> MailSettings:
@@ -534,6 +537,8 @@ class IngestService:
             action="created",
             changes=changes,
         )
+        if not suspended:
+            ticket = self._refresh(ticket, [message], [event], now=received_at, existing=False)
         self._tickets.create(ticket, message, event)
         disposition = (
             Disposition.SUSPENDED
@@ -577,6 +582,8 @@ class IngestService:
             if decision.reopen and before.status == Status.SOLVED:
                 after, reopened = reopen(before, now=received_at, actor=actor)
                 events.append(reopened)
+            if not before.suspended:
+                after = self._refresh(after, [message], events, now=received_at)
             try:
                 self._tickets.save(before, after, events, [message])
             except ConflictError:
@@ -601,6 +608,24 @@ class IngestService:
             ticket_number=number,
             message_id=message_id,
             rule=decision.rule,
+        )
+
+    def _refresh(
+        self,
+        ticket: Ticket,
+        messages: list[Message],
+        events: list[AuditEvent],
+        *,
+        now: datetime,
+        existing: bool = True,
+    ) -> Ticket:
+        """The ticket with its SLA clocks recomputed, when a configuration is at hand."""
+        if self._config is None:
+            return ticket
+        from helpdesk.sla.hook import refreshed
+
+        return refreshed(
+            self._tickets, self._config, ticket, messages, events, now=now, existing=existing
         )
 
     def _acknowledge(
@@ -692,6 +717,7 @@ def default_service() -> IngestService:
             else None
         ),
         settings=settings,
+        config=ConfigRepository(table),
     )
 
 
