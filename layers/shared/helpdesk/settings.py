@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 
 from pydantic import ValidationError as PydanticValidationError
@@ -47,11 +48,37 @@ class SenderSettings(TableSettings, MailSettings):
     """What the outbound sender function needs."""
 
 
+# Defaults that only a desk on one machine may run with; in Lambda they would let anyone who
+# reads this source forge ticket tokens, customer sessions or webhook signatures.
+LOCAL_SECRETS = frozenset({"local-development-secret", "local-webhook-secret", ""})
+
+
+def running_in_lambda() -> bool:
+    """True inside AWS Lambda (the runtime sets AWS_LAMBDA_FUNCTION_NAME), not locally."""
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) and os.environ.get(
+        "HELPDESK_LOCAL", ""
+    ).lower() not in {"1", "true"}
+
+
+def refuse_local_secrets(settings: BaseSettings) -> None:
+    """Raise ConfigurationError when a secret still has a local default inside Lambda."""
+    if not running_in_lambda():
+        return
+    for name in type(settings).model_fields:
+        if not name.endswith("_secret") or name == "session_secret":
+            continue
+        if getattr(settings, name) in LOCAL_SECRETS:
+            raise ConfigurationError(
+                f"HELPDESK_{name.upper()} must be set to a secret of your own in AWS "
+                "(the template's secret parameters)"
+            )
+
+
 def load[T: BaseSettings](kind: type[T]) -> T:
     """Build settings of `kind` from the environment; raises ConfigurationError naming the
-    missing or malformed variable."""
+    missing or malformed variable, or a secret left at its local default inside Lambda."""
     try:
-        return kind()
+        settings = kind()
     except PydanticValidationError as error:
         names = ", ".join(
             f"HELPDESK_{str(detail['loc'][0]).upper()}"
@@ -59,6 +86,8 @@ def load[T: BaseSettings](kind: type[T]) -> T:
             if detail["loc"]
         )
         raise ConfigurationError(f"missing or invalid setting: {names}") from error
+    refuse_local_secrets(settings)
+    return settings
 
 
 @cache
