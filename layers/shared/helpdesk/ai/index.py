@@ -251,27 +251,42 @@ class EmbeddedIndex:
     def _column(self, name: str) -> np.ndarray:
         column = self._columns.get(name)
         if column is None:
-            column = np.array([meta.get(name) for meta in self._metadata], dtype=object)
+            values = [meta.get(name) for meta in self._metadata]
+            # NOTE: an all-string column becomes a fixed-width unicode array, which numpy
+            # compares without calling Python per row (object arrays do).
+            if values and all(isinstance(value, str) for value in values):
+                column = np.array(values)
+            else:
+                column = np.array(values, dtype=object)
             self._columns[name] = column
+        return column
+
+    def _numeric(self, name: str) -> np.ndarray:
+        key = f"#{name}"
+        column = self._columns.get(key)
+        if column is None:
+            column = np.array(
+                [v if isinstance(v, int | float) else np.nan for v in self._column(name)],
+                dtype=float,
+            )
+            self._columns[key] = column
         return column
 
     def _mask(self, filters: Filters) -> np.ndarray:
         mask = np.ones(self._size, dtype=bool)
         for name, wanted in filters.items():
-            column = self._column(name)
             if isinstance(wanted, Range):
-                mask &= _in_range(column, wanted)
-            elif isinstance(wanted, list | tuple | set | frozenset):
+                mask &= _in_range(self._numeric(name), wanted)
+                continue
+            column = self._column(name)
+            if isinstance(wanted, list | tuple | set | frozenset):
                 mask &= np.isin(column, list(wanted))
             else:
                 mask &= column == wanted
         return mask
 
 
-def _in_range(column: np.ndarray, bounds: Range) -> np.ndarray:
-    numeric = np.array(
-        [value if isinstance(value, int | float) else np.nan for value in column], dtype=float
-    )
+def _in_range(numeric: np.ndarray, bounds: Range) -> np.ndarray:
     mask = ~np.isnan(numeric)
     if bounds.gte is not None:
         mask &= numeric >= bounds.gte
