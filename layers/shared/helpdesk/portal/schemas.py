@@ -15,6 +15,7 @@ from helpdesk.domain.models import (
     Direction,
     MessageKind,
     Priority,
+    SkippedAttachment,
     Status,
 )
 
@@ -207,6 +208,8 @@ class MessageView(Out):
     text: str
     html: str | None
     attachments: list[Attachment]
+    skipped: list[SkippedAttachment] = Field(default_factory=list)
+    full_text: str = ""
     delivery_state: DeliveryState | None
     ai_generated: bool
 

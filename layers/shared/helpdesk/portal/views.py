@@ -120,6 +120,8 @@ def message_view(message: Message) -> MessageView:
         text=message.visible_text or message.text,
         html=safe_html(message.html),
         attachments=list(message.attachments),
+        skipped=list(message.skipped),
+        full_text=message.text,
         delivery_state=message.delivery_state,
         ai_generated=message.ai_generated,
     )
