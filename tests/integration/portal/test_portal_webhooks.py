@@ -77,3 +77,17 @@ def test_an_oversized_body_is_413(desk: Desk) -> None:
     response = _deliver(desk, {**MESSAGE, "text": "x" * 300_000})
 
     assert response.status_code == 413
+
+
+def test_a_message_on_a_closed_conversation_opens_a_new_ticket(desk: Desk) -> None:
+    first = _deliver(desk, MESSAGE).json_body["ticket_number"]
+    desk.patch(
+        f"/api/agent/tickets/{first}", {"version": 1, "status": "closed"}, headers=desk.agent("bob")
+    )
+
+    later = _deliver(desk, {**MESSAGE, "text": "New problem"})
+    after = _deliver(desk, {**MESSAGE, "text": "More on it"})
+
+    assert later.json_body["created"] is True
+    assert later.json_body["ticket_number"] != first
+    assert after.json_body == {"ticket_number": later.json_body["ticket_number"], "created": False}

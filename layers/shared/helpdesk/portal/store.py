@@ -200,6 +200,17 @@ class PortalStore:
             raise
         return True
 
+    def relink_conversation(self, source: str, conversation_id: str, ticket_number: int) -> None:
+        """Point a conversation at a new ticket (its old one was closed)."""
+        self._table.put_item(
+            Item={
+                "PK": f"CHAT#{source}#{conversation_id}",
+                "SK": "CHAT",
+                "entity": "chat",
+                "ticket_number": ticket_number,
+            }
+        )
+
     # -- webhook replay guard -------------------------------------------------------------
 
     def remember_signature(self, signature: str, *, expires_at: datetime) -> None:

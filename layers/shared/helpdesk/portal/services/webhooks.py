@@ -84,14 +84,7 @@ def receive(portal: Portal, body: bytes, *, now: datetime) -> ChatResult:
     _create(portal, number, chat, now=now)
     if existing is not None:
         # The old ticket was closed: the conversation continues on the new one.
-        portal.table.put_item(
-            Item={
-                "PK": f"CHAT#{chat.source}#{chat.conversation_id}",
-                "SK": "CHAT",
-                "entity": "chat",
-                "ticket_number": number,
-            }
-        )
+        store.relink_conversation(chat.source, chat.conversation_id, number)
     return ChatResult(ticket_number=number, created=True)
 
 
