@@ -1,6 +1,6 @@
-"""The `helpdesk` commands a user runs against a local desk: send, tickets, outbox, export,
-import, and stopping and starting again without losing the desk; and seeding on first start.
-"""
+"""The `helpdesk` commands a user runs against a local desk: send, replay, tickets, outbox,
+export, import, and stopping and starting again without losing the desk; and seeding on first
+start."""
 
 from __future__ import annotations
 
@@ -90,18 +90,24 @@ def test_a_desk_survives_stop_and_start_and_its_export_imports(
     try:
         assert any("restored" in line for line in again.lines)
         assert [t["subject"] for t in tickets(again)] == ["Invoice is wrong"]
-        helpdesk(again, "send", str(mail_file(tmp_path, "Second question", "li@example.net")))
+        rows = tmp_path / "rows.csv"
+        rows.write_text("text,category\nSecond question about my card?,card_arrival\n")
+        replayed = helpdesk(again, "replay", str(rows))
         wait_for(lambda: len(api_subjects(again)) == 2, "the second ticket")
         numbers = sorted(t["number"] for t in tickets(again))
         imported = helpdesk(again, "import", str(tmp_path / "desk.json"))
         after_import = tickets(again)
     finally:
         stop_desk(again)
+    assert "replayed 1 mails" in replayed.stdout
     assert numbers == [ticket["number"], ticket["number"] + 1]
     # The export holds the first ticket as it was; importing it again changes nothing else.
     assert imported.returncode == 0, imported.stderr
     assert "imported" in imported.stdout
-    assert sorted(t["subject"] for t in after_import) == ["Invoice is wrong", "Second question"]
+    assert sorted(t["subject"] for t in after_import) == [
+        "Invoice is wrong",
+        "Second question about my card",
+    ]
 
 
 @pytest.mark.corpus

@@ -91,7 +91,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         info = stack.start(document)
     except OSError as error:
-        print(f"cannot start: {error} (is another desk running? see {STATE_DIR})", file=sys.stderr)
+        print(
+            f"cannot start: {error} (is another desk running? see {args.state_dir})",
+            file=sys.stderr,
+        )
         stack.stop()
         return 1
     ready = time.perf_counter() - began

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -177,9 +178,17 @@ class SmtpServer:
             data_size_limit=max_bytes,
             ident="helpdesk local SMTP",
         )
+        self._started = False
 
     def start(self) -> None:
+        """Listen; raises OSError at once when the port is taken (aiosmtpd would wait on it)."""
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((self.host, self.port))
         self._controller.start()
+        self._started = True
 
     def stop(self) -> None:
-        self._controller.stop()
+        if self._started:
+            self._controller.stop()
+            self._started = False
