@@ -375,3 +375,33 @@ def test_the_lambda_handler_reads_its_settings_and_the_desks_triage_config(
     assert (ticket.category, ticket.team) == ("shipping", "logistics")
     stored = aws.client("s3").get_object(Bucket=stack.buckets["AttachmentBucket"], Key=INDEX_KEY)
     assert stored["ContentLength"] > 0
+
+
+class _AgentWritesFirst(TicketRepository):
+    """A repository where an agent assigns the ticket just before triage's first save."""
+
+    def __init__(self, table: Any) -> None:
+        super().__init__(table)
+        self.raced = False
+
+    def save(self, before, after, events, messages=None):  # type: ignore[no-untyped-def]
+        if not self.raced and after.triage is not None:
+            self.raced = True
+            current = self.get(before.number)
+            agent = current.model_copy(update={"assignee": "agent-7"})
+            super().save(current, agent, [])
+        return super().save(before, after, events, messages)
+
+
+def test_an_agents_change_during_triage_is_kept_and_triage_retries(table, pipeline, stream) -> None:
+    racing = _AgentWritesFirst(table)
+    pipeline.tickets = racing
+    number = _ticket(racing, "Cannot log in", "My password is refused.", "ada@example.org", NOW)
+
+    response = handle_batch(stream.batch(), None, now=NOW, pipeline=pipeline)
+
+    assert response == {"batchItemFailures": []}
+    ticket = racing.get(number)
+    assert racing.raced
+    assert ticket.assignee == "agent-7"
+    assert ticket.triage is not None and ticket.category == "login"

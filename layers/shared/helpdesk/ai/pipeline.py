@@ -55,12 +55,13 @@ from helpdesk.domain.models import (
     Ticket,
 )
 from helpdesk.events import EventPublisher
-from helpdesk.exceptions import NotFoundError
+from helpdesk.exceptions import ConflictError, NotFoundError
 
 logger = logging.getLogger(__name__)
 
 _DESERIALIZER = TypeDeserializer()
 OPEN_CATEGORIES = [StatusCategory.OPEN.value, StatusCategory.PENDING.value]
+_CONFLICT_ATTEMPTS = 3
 
 
 class TicketIndex(Protocol):
@@ -109,12 +110,26 @@ class Pipeline:
                 return "removed"
             ticket = Ticket.model_validate(from_item(_image(change, "NewImage")))
             if ticket.triage is None and INCIDENT_TAG not in ticket.tags:
-                return self.triage_ticket(ticket.number, now=now)
+                return self._with_retries(self.triage_ticket, ticket.number, now=now)
             return self.keep_index_current(ticket)
         if sort_key.startswith("MSG#") and event_name == "INSERT":
             message = Message.model_validate(from_item(_image(change, "NewImage")))
             return self.reconsider_priority(message, now=now)
         return "ignored"
+
+    def _with_retries(self, step: Any, number: int, *, now: datetime) -> str:
+        """Run `step` again when another writer changed the ticket first (an agent, the
+        assignment rules on the same stream); the last ConflictError goes to the caller."""
+        for attempt in range(_CONFLICT_ATTEMPTS):
+            try:
+                return str(step(number, now=now))
+            except ConflictError:
+                if attempt == _CONFLICT_ATTEMPTS - 1:
+                    raise
+                logger.debug(
+                    "ticket changed while triaging; retrying", extra={"ticket_number": number}
+                )
+        return "skipped"
 
     # -- new tickets ------------------------------------------------------------------------
 
