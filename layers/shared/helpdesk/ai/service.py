@@ -92,7 +92,9 @@ def build_index(settings: TriageSettings, dimension: int) -> Any:
             region=clients.session().region_name or "us-east-1",
             credentials=clients.session().get_credentials(),
         )
-        return OpenSearchIndex(client, settings.opensearch_index, dimension)
+        index = OpenSearchIndex(client, settings.opensearch_index, dimension)
+        index.ensure_index()
+        return index
     store = S3IndexStore(clients.client("s3"), settings.attachment_bucket, settings.index_key)
     return PersistentIndex(store, dimension)
 
