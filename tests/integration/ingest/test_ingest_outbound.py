@@ -206,7 +206,7 @@ def test_a_bounce_marks_the_outbound_mail_it_reports_on_as_bounced(
     service = _service_with_parser(desk, bounce)
     desk.s3.put_object(Bucket=desk.stack.buckets["MailBucket"], Key="inbound/dsn", Body=b"x")
 
-    result = service.handle(Delivery(ses_message_id="dsn"), now=LATER)
+    result = service.handle(Delivery(ses_message_id="dsn", source=""), now=LATER)
 
     assert result.disposition.value == "rejected"
     (bounced,) = _outbound(desk, number)

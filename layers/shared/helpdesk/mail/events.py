@@ -20,6 +20,7 @@ import json
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from email.utils import getaddresses
 from typing import Any
 
 from helpdesk.exceptions import UnsupportedEventError
@@ -31,9 +32,14 @@ VERDICT_NAMES = ("spam", "virus", "spf", "dkim", "dmarc")
 
 @dataclass(frozen=True)
 class Delivery:
-    """One received mail: where its raw MIME is (or the MIME itself) and SES's verdicts."""
+    """One received mail: where its raw MIME is (or the MIME itself) and SES's verdicts.
+
+    `source` is the envelope sender SES reports (`mail.source`, the SMTP MAIL FROM): "" for a
+    null sender (`<>`), None when the event does not say.
+    """
 
     ses_message_id: str
+    source: str | None = None
     recipients: list[str] = field(default_factory=list)
     verdicts: dict[str, str] = field(default_factory=dict)
     received_at: datetime | None = None
@@ -86,6 +92,7 @@ def _from_notification(notification: dict[str, Any], *, bucket: str, prefix: str
 
     base = Delivery(
         ses_message_id=ses_message_id,
+        source=_envelope_sender(mail.get("source")),
         recipients=_strings(receipt.get("recipients")) or _strings(mail.get("destination")),
         verdicts=verdicts_of(receipt),
         received_at=_instant(receipt.get("timestamp") or mail.get("timestamp")),
@@ -115,6 +122,12 @@ def verdicts_of(receipt: dict[str, Any]) -> dict[str, str]:
     if isinstance(policy, str) and policy:
         verdicts["dmarc_policy"] = policy.lower()
     return verdicts
+
+
+def _envelope_sender(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    return value.strip().strip("<>").strip()
 
 
 def _content_bytes(content: str, encoding: Any) -> bytes:
@@ -156,12 +169,18 @@ def lambda_action_event(
     received_at: datetime,
     verdicts: dict[str, str] | None = None,
     headers: list[dict[str, str]] | None = None,
+    source: str | None = None,
 ) -> dict[str, Any]:
     """An SES Lambda-action event for a mail already stored by the S3 action.
 
     The local stack and `helpdesk mail replay` use it to invoke ingest exactly as SES does.
+    `source` is the envelope sender; without one it is taken as an SMTP relay would have
+    seen it: the mail's Return-Path, else its From address (so a local delivery of a forged
+    bounce does not pass for a null-sender one).
     """
     verdicts = verdicts or {}
+    if source is None:
+        source = envelope_sender_of(headers or [])
     stamp = received_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     receipt: dict[str, Any] = {
         "timestamp": stamp,
@@ -183,7 +202,7 @@ def lambda_action_event(
                 "ses": {
                     "mail": {
                         "timestamp": stamp,
-                        "source": "",
+                        "source": source,
                         "messageId": ses_message_id,
                         "destination": recipients,
                         "headersTruncated": False,
@@ -195,3 +214,20 @@ def lambda_action_event(
             }
         ]
     }
+
+
+def envelope_sender_of(headers: list[dict[str, str]]) -> str:
+    """The envelope sender a relay would have used for a mail with these headers: the address
+    in Return-Path ("" for `<>`), else the From address, else ""."""
+    by_name: dict[str, str] = {}
+    for header in headers:
+        name = str(header.get("name", "")).lower()
+        by_name.setdefault(name, str(header.get("value", "")))
+    if "return-path" in by_name:
+        return _first_address(by_name["return-path"])
+    return _first_address(by_name.get("from", ""))
+
+
+def _first_address(value: str) -> str:
+    addresses = [address for _, address in getaddresses([value]) if "@" in address]
+    return addresses[0].strip() if addresses else ""

@@ -18,6 +18,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import getaddresses
 from enum import StrEnum
 from functools import cache
 from typing import Any
@@ -49,9 +52,20 @@ from helpdesk.exceptions import (
 )
 from helpdesk.mail.events import Delivery, deliveries_from_event
 from helpdesk.mail.model import Outcome, ParsedAttachment, ParsedMail
-from helpdesk.mail.outbound import OutboundQueue, mark_bounced, queue_acknowledgement
+from helpdesk.mail.outbound import (
+    OutboundQueue,
+    is_own_address,
+    mark_bounced,
+    queue_acknowledgement,
+)
 from helpdesk.mail.ratelimit import AutoMailLimiter
-from helpdesk.mail.threading import MatchRule, reference_ids, scan_tokens
+from helpdesk.mail.threading import (
+    ID_RULES,
+    MatchRule,
+    reference_ids,
+    scan_tokens,
+    thread_participants,
+)
 from helpdesk.settings import MailSettings
 
 logger = logging.getLogger(__name__)
@@ -92,6 +106,7 @@ class Decision:
     follow_up_of: int | None = None
     acknowledge: bool = False
     as_note: bool = False
+    third_party: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,6 +131,7 @@ def decide(
     rule: MatchRule | None,
     settings: MailSettings,
     now: datetime,
+    sender_in_thread: bool = True,
 ) -> Decision:
     """Decide what one parsed mail does to the desk.
 
@@ -124,6 +140,10 @@ def decide(
     - a failed spam or virus verdict opens a suspended ticket, never acknowledged;
     - a mail from our own support address is refused (a loop);
     - no acknowledgement goes to a mailbox nobody reads (noreply@, mailer-daemon@, ...);
+    - a mail threaded only by In-Reply-To or References from a sender who is not in the thread
+      (`sender_in_thread` False, see threading.thread_participants) joins as a note from a
+      third party: never a public reply, never reopening; to a closed ticket it opens a
+      ticket of its own. A token match is trusted whoever sends it;
     - a reply to a solved ticket reopens it (if configured); to a closed one, it opens a new
       follow-up ticket;
     - anything else without a thread opens a new ticket, acknowledged if configured.
@@ -142,19 +162,30 @@ def decide(
         return Decision(Action.REJECT, reason=mail.reason or "automatic reply")
     if not mail.requester:
         return Decision(Action.REJECT, reason="no sender address")
-    if _is_own_address(mail.requester, settings):
+    if is_own_address(mail.requester, settings):
         return Decision(Action.REJECT, reason="mail from our own support address")
 
     acknowledge = (
         settings.send_acknowledgement
         and not mail.auto_submitted
-        and not _is_unattended(mail.reply_to or mail.requester)
+        and not _is_unattended(mail.requester)
     )
     if failed_verdicts:
         reason = ", ".join(f"{name} verdict FAIL" for name in failed_verdicts)
         return Decision(Action.NEW_TICKET, reason=reason, suspend_reason=reason)
     if match is None:
         return Decision(Action.NEW_TICKET, reason="no thread", acknowledge=acknowledge)
+    if rule in ID_RULES and not sender_in_thread:
+        if match.status == Status.CLOSED:
+            return Decision(Action.NEW_TICKET, reason="no thread", acknowledge=acknowledge)
+        return Decision(
+            Action.JOIN,
+            reason="mail from a third party, threaded by message id",
+            ticket_number=match.number,
+            rule=rule,
+            as_note=True,
+            third_party=True,
+        )
     if match.status == Status.CLOSED:
         return Decision(
             Action.NEW_TICKET,
@@ -182,10 +213,33 @@ def _is_unattended(address: str) -> bool:
     return bool(_UNATTENDED.match(address.lower().partition("@")[0]))
 
 
-def _is_own_address(address: str, settings: MailSettings) -> bool:
-    local, _, domain = settings.support_address.lower().partition("@")
-    their_local, _, their_domain = address.lower().partition("@")
-    return their_domain == domain and their_local.split("+", 1)[0] == local
+# Envelope senders of real delivery reports (RFC 3464 reports go out with a null sender).
+_DAEMON_ENVELOPE = re.compile(r"^(mailer[-_]?daemon|postmaster)([+._-]|$)")
+
+
+def believable_bounce(envelope_sender: str | None) -> bool:
+    """True when a bounce's envelope sender is one a mail server uses for delivery reports:
+    empty (`<>`) or a mailer-daemon or postmaster address. None (unknown) is not believable.
+
+    A bounce that fails this is still rejected (never a ticket), but changes no message.
+    """
+    if envelope_sender is None:
+        return False
+    address = envelope_sender.strip().strip("<>").strip().lower()
+    return not address or bool(_DAEMON_ENVELOPE.match(address.partition("@")[0]))
+
+
+def envelope_sender(delivery: Delivery, raw: bytes) -> str | None:
+    """The envelope sender: SES's `mail.source` when the event has it, else the address in
+    the mail's Return-Path ("" for `<>`), else None."""
+    if delivery.source is not None:
+        return delivery.source
+    head = BytesHeaderParser(policy=compat32).parsebytes(raw[:65_536], headersonly=True)
+    value = head.get("Return-Path")
+    if value is None:
+        return None
+    addresses = [address for _, address in getaddresses([str(value)]) if address]
+    return addresses[0] if addresses else ""
 
 
 def stable_message_id(mail: ParsedMail, raw: bytes) -> str:
@@ -368,10 +422,7 @@ class IngestService:
         message_id = stable_message_id(mail, raw)
 
         if mail.outcome == Outcome.BOUNCE:
-            bounced = mark_bounced(
-                self._tickets, mail.bounced_message_ids, detail=mail.reason or "bounced"
-            )
-            return self._rejected(mail, message_id, bounced=[m.id for m in bounced])
+            return self._bounce(delivery, raw, mail, message_id)
         message_id, redelivered = self._identity(mail, message_id)
         if redelivered:
             return self._duplicate(mail, message_id)
@@ -384,6 +435,7 @@ class IngestService:
             rule=rule,
             settings=self._settings,
             now=now,
+            sender_in_thread=self._in_thread(match, rule, mail),
         )
         if decision.action == Action.REJECT:
             return self._rejected(mail, message_id, reason=decision.reason)
@@ -399,6 +451,34 @@ class IngestService:
         if decision.acknowledge and result.ticket_number is not None:
             result = self._acknowledge(result, mail, now=now)
         return result
+
+    def _bounce(
+        self, delivery: Delivery, raw: bytes, mail: ParsedMail, message_id: str
+    ) -> IngestResult:
+        """Reject a bounce; mark the outbound mail it names bounced only when it is believable."""
+        if not believable_bounce(envelope_sender(delivery, raw)):
+            logger.warning("bounce not believed: envelope sender is not a mail server")
+            return self._rejected(
+                mail, message_id, reason=f"{mail.reason or 'bounce'} (unverified)"
+            )
+        bounced = mark_bounced(
+            self._tickets,
+            mail.bounced_message_ids,
+            detail=mail.reason or "bounced",
+            failed_recipients=mail.bounced_recipients,
+        )
+        return self._rejected(mail, message_id, bounced=[m.id for m in bounced])
+
+    def _in_thread(self, match: Ticket | None, rule: MatchRule | None, mail: ParsedMail) -> bool:
+        """Whether the sender took part in the matched ticket's thread; only asked when the
+        match rests on a Message-ID, since a token match is trusted whoever sends it."""
+        if match is None or rule not in ID_RULES or not mail.requester:
+            return True
+        try:
+            messages = self._tickets.thread(match.number).messages
+        except NotFoundError:
+            return False
+        return mail.requester.strip().lower() in thread_participants(match, messages)
 
     def _identity(self, mail: ParsedMail, message_id: str) -> tuple[str, bool]:
         """The id to store the mail under, and whether it is a redelivery of a stored mail.
@@ -582,7 +662,9 @@ class IngestService:
             if decision.reopen and before.status == Status.SOLVED:
                 after, reopened = reopen(before, now=received_at, actor=actor)
                 events.append(reopened)
-            if not before.suspended:
+            if decision.third_party:
+                events.append(_third_party_event(number, message, decision, received_at))
+            elif not before.suspended:
                 after = self._refresh(after, [message], events, now=received_at)
             try:
                 self._tickets.save(before, after, events, [message])
@@ -598,7 +680,8 @@ class IngestService:
             extra={
                 "ticket_number": number,
                 "rule": decision.rule.value if decision.rule else None,
-                "reopened": bool(events),
+                "reopened": decision.reopen and bool(events),
+                "third_party": decision.third_party,
             },
         )
         return IngestResult(
@@ -635,7 +718,9 @@ class IngestService:
         if self._outbound is None:
             logger.debug("no outbound queue; acknowledgement not sent")
             return result
-        if not self._limiter.allow(mail.reply_to or mail.requester, now=now):
+        # Automatic mail goes to the From address only, never to a Reply-To (see
+        # outbound.recipient_of), so that is the address it is counted against.
+        if not self._limiter.allow(mail.requester, now=now):
             logger.warning(
                 "acknowledgement not sent",
                 extra={"ticket_number": result.ticket_number, "reason": RateLimitedError.__name__},
@@ -687,6 +772,21 @@ class IngestService:
             ticket_number=number,
             message_id=message_id,
         )
+
+
+def _third_party_event(
+    number: int, message: Message, decision: Decision, at: datetime
+) -> AuditEvent:
+    return AuditEvent(
+        ticket_number=number,
+        at=at,
+        actor=message.author or "mail",
+        action="third_party_mail_noted",
+        changes={
+            "message": message.id,
+            "rule": decision.rule.value if decision.rule else None,
+        },
+    )
 
 
 # -- wiring for the function --------------------------------------------------------------

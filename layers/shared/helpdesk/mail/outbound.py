@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,6 +72,43 @@ class OutboundQueue:
             raise SendThrottledError("the outbound queue refused the send job") from error
 
 
+# One plain address: no spaces, commas, angle brackets or control characters, a dotted domain.
+_ADDRESS = re.compile(r"^[^\s@<>,;:\"()\[\]\\]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def is_own_address(address: str, settings: MailSettings) -> bool:
+    """True when `address` is our support address, with or without a `+token` tag."""
+    local, _, domain = settings.support_address.lower().partition("@")
+    their_local, _, their_domain = address.strip().lower().partition("@")
+    return their_domain == domain and their_local.split("+", 1)[0] == local
+
+
+def is_deliverable(address: str | None, settings: MailSettings) -> bool:
+    """True when `address` is one plain mail address that is not our own support address."""
+    if not address or not _ADDRESS.match(address.strip()):
+        return False
+    return not is_own_address(address, settings)
+
+
+def recipient_of(ticket: Ticket, message: Message, settings: MailSettings) -> str | None:
+    """Where an outbound message goes, or None when it must not be sent at all.
+
+    Automatic mail (acknowledgements, notices: `auto_submitted` is set) goes only to the
+    requester, the From address of the mail that opened the ticket, never to a Reply-To
+    someone else chose: otherwise any sender could make us mail a third party. An agent's
+    reply respects the ticket's Reply-To, then falls back to the requester. An address that
+    is not a plain mail address, or is our own support address (a loop), is never used.
+    """
+    candidates = (
+        [ticket.requester] if message.auto_submitted else [ticket.reply_to, ticket.requester]
+    )
+    for candidate in candidates:
+        if is_deliverable(candidate, settings):
+            assert candidate is not None
+            return candidate.strip()
+    return None
+
+
 def new_message_id(domain: str) -> str:
     """A fresh, globally unique Message-ID in our own domain, with angle brackets."""
     return f"<{uuid.uuid4().hex}@{domain}>"
@@ -81,12 +119,17 @@ def thread_headers(messages: list[Message]) -> tuple[str | None, list[str]]:
 
     In-Reply-To is the newest customer mail (or, without one, the newest mail of the thread);
     References lists the thread's mail ids oldest first, at most MAX_REFERENCES, keeping the
-    first one as RFC 5322 suggests.
+    first one as RFC 5322 suggests. Inbound mail kept as a note (an auto-reply, a third
+    party's mail) is not part of the customer's thread and is left out.
     """
     mails = [
         message
         for message in messages
-        if message.message_id and message.direction != Direction.INTERNAL
+        if message.message_id
+        and message.direction != Direction.INTERNAL
+        and not (
+            message.direction == Direction.INBOUND and message.kind != MessageKind.PUBLIC_REPLY
+        )
     ]
     if not mails:
         return None, []
@@ -228,7 +271,7 @@ def queue_notification(
     address had its share this hour. Raises as queue_reply does.
     """
     ticket = tickets.get(ticket_number)
-    if not limiter.allow(ticket.reply_to or ticket.requester, now=now):
+    if not limiter.allow(ticket.requester, now=now):
         return None
     return _queue(
         tickets,
@@ -310,12 +353,20 @@ def find_message(messages: list[Message], message_id: str) -> Message | None:
 
 
 def mark_bounced(
-    tickets: TicketRepository, bounced_message_ids: list[str], *, detail: str
+    tickets: TicketRepository,
+    bounced_message_ids: list[str],
+    *,
+    detail: str,
+    failed_recipients: list[str] | None = None,
 ) -> list[Message]:
     """Mark the outbound messages a bounce reports on as `bounced`; returns those changed.
 
-    Ids that are not ours, or that name an inbound message, are ignored.
+    Ids that are not ours, or that name an inbound message, are ignored. When the bounce
+    names its failed recipients, a message is marked only if one of them is an address it
+    can have gone to (the ticket's requester or Reply-To). The caller decides first whether
+    the bounce is believable at all (see helpdesk.mail.ingest.believable_bounce).
     """
+    failed = {address.strip().lower() for address in failed_recipients or [] if address}
     changed: list[Message] = []
     for message_id in bounced_message_ids:
         number = tickets.find_by_message_id(message_id)
@@ -327,6 +378,16 @@ def mark_bounced(
             continue
         message = find_message(thread.messages, message_id)
         if message is None or message.direction != Direction.OUTBOUND:
+            continue
+        sent_to = {
+            address.strip().lower()
+            for address in (thread.ticket.requester, thread.ticket.reply_to)
+            if address
+        }
+        if failed and not failed & sent_to:
+            logger.warning(
+                "bounce names none of the message's recipients", extra={"ticket_number": number}
+            )
             continue
         bounced = message.model_copy(
             update={"delivery_state": DeliveryState.BOUNCED, "delivery_detail": detail}

@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from helpdesk.data.tickets import TicketRepository
 from helpdesk.domain.models import DeliveryState, Message, Ticket
 from helpdesk.exceptions import NotFoundError, SendFailedError, SendThrottledError
-from helpdesk.mail.outbound import SendJob, find_message
+from helpdesk.mail.outbound import SendJob, find_message, recipient_of
 from helpdesk.mail.threading import reply_address, subject_tag
 from helpdesk.settings import MailSettings
 
@@ -62,11 +62,22 @@ def outbound_subject(ticket: Ticket, settings: MailSettings) -> str:
     return f"Re: {subject}"
 
 
-def render(ticket: Ticket, message: Message, settings: MailSettings, *, now: datetime) -> bytes:
-    """The outbound message as raw MIME (CRLF line ends), ready for SES's Raw content."""
+def render(
+    ticket: Ticket,
+    message: Message,
+    settings: MailSettings,
+    *,
+    now: datetime,
+    recipient: str | None = None,
+) -> bytes:
+    """The outbound message as raw MIME (CRLF line ends), ready for SES's Raw content.
+
+    `recipient` is the To address; without one it is helpdesk.mail.outbound.recipient_of's
+    choice, or the requester when that refuses every address.
+    """
     mail = EmailMessage(policy=_POLICY)
     mail["From"] = formataddr((settings.support_name, settings.support_address))
-    mail["To"] = ticket.reply_to or ticket.requester
+    mail["To"] = recipient or recipient_of(ticket, message, settings) or ticket.requester
     mail["Reply-To"] = reply_address(settings.support_address, ticket.number, settings.token_secret)
     mail["Subject"] = outbound_subject(ticket, settings)
     mail["Date"] = format_datetime(now)
@@ -104,6 +115,8 @@ class OutboundSender:
         """Send one queued message; returns its new state, or None when there is nothing to send.
 
         A message already sent or bounced is not sent again (a redelivered job is harmless).
+        A message with no deliverable recipient (see outbound.recipient_of) is marked `failed`
+        without reaching SES.
         Raises SendThrottledError for a transient failure, so that the queue retries it; on the
         last allowed attempt the message is marked `failed` first, and the job then goes to the
         dead-letter queue. A permanent refusal marks the message `failed` and is not retried.
@@ -125,8 +138,16 @@ class OutboundSender:
             logger.info("outbound mail already sent", extra={"ticket_number": job.ticket_number})
             return message.delivery_state
 
-        raw = render(thread.ticket, message, self._settings, now=now)
-        recipient = thread.ticket.reply_to or thread.ticket.requester
+        recipient = recipient_of(thread.ticket, message, self._settings)
+        if recipient is None:
+            # An invalid address, or our own (a loop): never handed to SES, and not retried.
+            self._mark(message, DeliveryState.FAILED, "no deliverable recipient address")
+            logger.warning(
+                "outbound mail not sent: no deliverable recipient",
+                extra={"ticket_number": job.ticket_number},
+            )
+            return DeliveryState.FAILED
+        raw = render(thread.ticket, message, self._settings, now=now, recipient=recipient)
         try:
             ses_id = self._submit(raw, recipient)
         except SendThrottledError as error:

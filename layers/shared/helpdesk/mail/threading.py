@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from helpdesk.data.keys import normalise_message_id
+from helpdesk.domain.models import Direction, Message, MessageKind, Ticket
 
 _MAC_CHARS = 10
 _TOKEN = r"(?P<number>[1-9][0-9]{0,11})-(?P<mac>[a-z2-7]{" + str(_MAC_CHARS) + "})"
@@ -112,3 +113,25 @@ def reference_ids(in_reply_to: str | None, references: list[str]) -> list[tuple[
             seen.add(key)
             ordered.append((message_id, MatchRule.REFERENCES))
     return ordered
+
+
+# Rules that rest on Message-IDs, which leak (forwards, list archives, a CC): unlike a token,
+# they prove nothing about who is writing.
+ID_RULES = frozenset({MatchRule.IN_REPLY_TO, MatchRule.REFERENCES})
+
+
+def thread_participants(ticket: Ticket, messages: list[Message]) -> set[str]:
+    """The addresses (lower case) that took part in a ticket's mail thread.
+
+    Kept simple on purpose: the requester, the ticket's Reply-To (the only addresses our
+    outbound mail goes to, so they cover its recipients) and the sender of every earlier
+    inbound mail that joined as a public reply. Senders kept as notes (a third party, an
+    auto-reply) do not count, so a note never lets its sender in later.
+    """
+    addresses = {ticket.requester, ticket.reply_to}
+    addresses.update(
+        message.author
+        for message in messages
+        if message.direction == Direction.INBOUND and message.kind == MessageKind.PUBLIC_REPLY
+    )
+    return {address.strip().lower() for address in addresses if address}
