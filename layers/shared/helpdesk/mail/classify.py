@@ -50,6 +50,7 @@ _DAEMON_LOCAL_PARTS = frozenset(
         "majordomo-owner",
     }
 )
+_NO_REPLY = re.compile(r"no[-_.]?reply|do[-_.]?not[-_.]?reply")
 _FORWARD_PREFIX = re.compile(r"^\s*(?:fwd?|wg|tr|rv|i|enc|vs)\s*:", re.IGNORECASE)
 _LIST_MANAGER_HEADERS = ("x-mlserver", "x-ml-name", "list-id", "x-mailman-version", "x-loop")
 _DAEMON_NAME = re.compile(
@@ -82,18 +83,40 @@ _BOUNCE_BODY = re.compile(
     r"diagnostic-code:|final-recipient:|remote-mta:|reporting-mta:|smtp error|"
     r"\b[45]\.[0-7]\.\d{1,3}\b|\b[45][0-5]\d[ -][45]\.\d)",
 )
-_AUTO_SUBJECT = re.compile(
-    r"^\s*(?:(?:re|aw|sv|antw)\s*:\s*)?(?:"
-    r"auto(?:matic)?[ -]?(?:reply|response|answer)|autoreply|auto[- ]?response|"
-    r"out of (?:the )?office|ooo\b|away from (?:my|the) (?:desk|office)|on vacation|"
-    r"vacation reply|abwesenheit|automatische antwort|abwesenheitsnotiz|"
-    r"réponse automatique|reponse automatique|absence du bureau|"
-    r"respuesta automática|respuesta automatica|fuera de (?:la )?oficina|"
-    r"risposta automatica|fuori sede|assente|"
-    r"automatisch antwoord|afwezig|resposta automática|ausência|fora do escritório|"
-    r"autosvar|automatisk svar|frånvaro|automatyczna odpowiedź|poza biurem|"
-    r"автоответ|автоматический ответ|нет на месте|自動応答|自動返信|不在|自动回复)",
-    re.I,
+# Out-of-office subjects, matched on the subject alone. Only forms no person would write
+# about their own problem count: a known prefix followed by a colon ("Abwesend: Re: ..."), a
+# known phrase that is the whole subject ("Out of Office"), or a sentence of absence with a
+# date or an end ("Ich bin bis 20.12. nicht im Büro"). A subject merely containing
+# "vacation", "ooo" or "auto-reply" ("Auto-reply setup question") is customer mail.
+_AUTO_PHRASES = (
+    r"auto(?:matic|matische)?[ -]?(?:reply|response|answer|antwort)|autoreply|autorespon(?:se|der)"
+    r"|out of (?:the )?office(?: reply| autoreply)?|ooo|oof"
+    r"|away from (?:my|the) (?:desk|office)|vacation(?: reply| notice)?|on vacation|holiday"
+    r"|abwesend|abwesenheit|abwesenheitsnotiz|automatische antwort|au(?:ß|ss)er haus|urlaub"
+    r"|nicht im büro|nicht im buero|r[ée]ponse automatique|absence(?: du bureau)?|absent"
+    r"|respuesta autom[áa]tica|fuera de (?:la )?oficina|risposta automatica|fuori sede"
+    r"|assente|automatisch antwoord|afwezig|afwezigheid|resposta autom[áa]tica|aus[êe]ncia"
+    r"|fora do escrit[óo]rio|autosvar|automatisk svar|fr[åa]nvaro|automatyczna odpowied[źz]"
+    r"|poza biurem|автоответ|автоматический ответ|нет на месте|自動応答|自動返信|不在|自动回复"
+)
+_REPLY_PREFIX = r"(?:(?:re|aw|sv|antw|wg|fw|fwd)\s*:\s*)?"
+_AUTO_SUBJECT_PREFIX = re.compile(
+    rf"^\s*{_REPLY_PREFIX}(?:{_AUTO_PHRASES})\s*[:\uff1a]", re.IGNORECASE
+)
+_AUTO_SUBJECT_EXACT = re.compile(
+    rf"^\s*{_REPLY_PREFIX}(?:{_AUTO_PHRASES})\s*[.!]?\s*$", re.IGNORECASE
+)
+_ABSENCE_SENTENCE = re.compile(
+    r"^\s*(?:"
+    r"ich bin (?:bis|vom|von|ab|seit)\b.{1,40}?\b(?:nicht im b(?:ü|ue)ro|abwesend|im urlaub"
+    r"|au(?:ß|ss)er haus|nicht erreichbar)"
+    r"|i(?:'m| am| will be) (?:currently |now )?(?:out of (?:the )?office|away from (?:the|my) "
+    r"(?:office|desk)|on (?:vacation|holiday|annual leave|leave))"
+    r"(?:\s+(?:until|till|through|from|back on|returning)\b.*)?"
+    r"|je suis absente?(?:\s+(?:jusqu'au|du)\b.*)?"
+    r"|estoy fuera de (?:la )?oficina(?:\s+hasta\b.*)?"
+    r")[\s.!]*$",
+    re.IGNORECASE,
 )
 _COMPLAINT_SUBJECT = re.compile(
     r"complaint about message|abuse report|spam report|feedback.loop|\bfbl\b", re.I
@@ -210,17 +233,21 @@ def _sender_is_daemon(headers: dict[str, str]) -> bool:
 
 
 def _free_text_bounce(headers: dict[str, str], mail: ParsedMail) -> str:
-    """Why a mail without a machine-readable report is still a bounce, or ""."""
-    subject_hit = bool(_BOUNCE_SUBJECT.search(mail.subject))
+    """Why a mail without a machine-readable report is still a bounce, or "".
+
+    Only a bounce-like sender can send one: a mail server or postmaster address, a null
+    Return-Path, or an MTA's X-Failed-Recipients. A person writing "your mail is rejected
+    by our server, 550 5.1.1 user unknown, please help" is a customer, however much the text
+    reads like a bounce.
+    """
     daemon = _sender_is_daemon(headers)
     failed_header = "x-failed-recipients" in headers
-    null_sender = headers.get("return-path", "").replace(" ", "") == "<>"
-    original_attached = any(
-        a.content_type in ("message/rfc822", "text/rfc822-headers") for a in mail.attachments
-    )
-    if not (subject_hit or daemon or failed_header or null_sender or original_attached):
+    null_sender = _null_return_path(headers)
+    machine = _sender_is_no_reply(headers)
+    if not (daemon or failed_header or null_sender or machine):
         return ""
-    if _FORWARD_PREFIX.match(mail.subject) and not (daemon or failed_header or null_sender):
+    subject_hit = bool(_BOUNCE_SUBJECT.search(mail.subject))
+    if _FORWARD_PREFIX.match(mail.subject) and not (daemon or failed_header):
         # A person forwarding a bounce they received is asking for help: customer mail.
         return ""
 
@@ -232,11 +259,31 @@ def _free_text_bounce(headers: dict[str, str], mail: ParsedMail) -> str:
         return "delivery failure (X-Failed-Recipients)"
     if null_sender and (subject_hit or body_hits >= 2):
         return "delivery failure with a null sender"
-    if subject_hit and body_hits >= 2:
-        return "delivery failure report"
-    if original_attached and body_hits >= 2:
-        return "delivery failure with the original attached"
+    original_attached = any(
+        a.content_type in ("message/rfc822", "text/rfc822-headers") for a in mail.attachments
+    )
+    if machine and subject_hit and (body_hits or original_attached):
+        return "delivery failure report from a no-reply sender"
     return ""
+
+
+def _sender_is_no_reply(headers: dict[str, str]) -> bool:
+    """Whether From is a provider's no-reply address, as some MTAs send their bounces from."""
+    value = headers.get("from", "")
+    address = parse_mailbox(value)[0] if value else None
+    local = (address or "").rpartition("@")[0].lower()
+    return bool(_NO_REPLY.fullmatch(local))
+
+
+def _null_return_path(headers: dict[str, str]) -> bool:
+    """Whether the envelope sender is null ("<>" or empty) or a mail server's own address."""
+    if "return-path" not in headers:
+        return False
+    value = headers["return-path"].replace(" ", "")
+    if value in ("", "<>"):
+        return True
+    local = value.strip("<>").rpartition("@")[0].lower()
+    return local in _DAEMON_LOCAL_PARTS or local.startswith(("mailer-daemon", "postmaster"))
 
 
 def _ses_notification(mail: ParsedMail) -> Verdict | None:
@@ -383,6 +430,15 @@ def _auto_reply_reason(headers: dict[str, str], mail: ParsedMail, report_type: s
     precedence = headers.get("precedence", "").strip().lower()
     if precedence in _PRECEDENCE_AUTOMATIC:
         return f"Precedence: {precedence}"
-    if _AUTO_SUBJECT.search(mail.subject):
+    if _out_of_office_subject(mail.subject):
         return "out-of-office subject"
     return ""
+
+
+def _out_of_office_subject(subject: str) -> bool:
+    """Whether the subject alone says it is an out-of-office reply (see _AUTO_PHRASES)."""
+    return bool(
+        _AUTO_SUBJECT_PREFIX.match(subject)
+        or _AUTO_SUBJECT_EXACT.match(subject)
+        or _ABSENCE_SENTENCE.match(subject)
+    )

@@ -24,9 +24,15 @@ _ANGLE_ADDRESS = re.compile(r"<\s*([^<>@]+@[^<>]+?)\s*>")
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 _COMMENT = re.compile(r"\((?:[^()\\]|\\.)*\)")
 _BARE_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
-_CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f]+")
+# Folding white space inside an address goes; any other control character makes it invalid.
+_SPACE = re.compile(r"[ \t\r\n]+")
+_LOCAL_PART = re.compile(r"[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*")
+_QUOTED_LOCAL_PART = re.compile(r'"(?:[^"\\\x00-\x1f\x7f]|\\[^\x00-\x1f\x7f])+"')
+_DOMAIN = re.compile(r"(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)*[^\W_](?:[\w-]{0,61}[^\W_])?")
+_DOMAIN_LITERAL = re.compile(r"\[(?:IPv6:)?[0-9A-Fa-f:.]+\]")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]+")
 _MSG_ID = re.compile(r"<([^<>]+)>")
+_ID_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _GENERATED_DOMAIN = "generated.invalid"
 _LONG_ADDRESS_LIST = 20_000
 
@@ -114,12 +120,16 @@ def _decode_raw(text: str, hints: Sequence[str], fallbacks: Sequence[str] | None
 def parse_mailbox(value: str, hints: Sequence[str] = ()) -> tuple[str | None, str]:
     """The (addr-spec, display name) of the first mailbox in an address header.
 
-    The address is only ever taken from the angle brackets, or from a bare addr-spec when
-    there are none: a display name that looks like an address is never the address.
-    Returns (None, name) when there is no address at all.
+    The structure is read from the raw header before any RFC 2047 word is decoded, so an
+    address inside an encoded word or a quoted name is never the address: it is only ever
+    taken from the angle brackets, or from a bare addr-spec when there are none. Only the
+    display name is decoded. Returns (None, name) when there is no valid address at all
+    (see `valid_address`).
     """
-    value = _decode_raw(unfold(value), hints, None)
-    bare_value = _blank(_COMMENT, _strip_quoted(value)) if "(" in value else _strip_quoted(value)
+    value = unfold(value)
+    bare_value = _blank(_ENCODED_WORD, _strip_quoted(value))
+    if "(" in bare_value:
+        bare_value = _blank(_COMMENT, bare_value)
     angle = _ANGLE_ADDRESS.search(bare_value)
     if angle is not None:
         address = angle[1]
@@ -134,10 +144,44 @@ def parse_mailbox(value: str, hints: Sequence[str] = ()) -> tuple[str | None, st
             return None, _clean_name(decode_text(value, hints))
         address = bare[0]
         name = _comment(value)
-    address = _clean_address(address)
-    if not address:
-        return None, _clean_name(decode_text(name, hints))
-    return address, _clean_name(decode_text(name, hints))
+    return _valid_or_none(address), _clean_name(decode_text(name, hints))
+
+
+def valid_address(address: str) -> bool:
+    """Whether `address` is a sane addr-spec a reply can go to.
+
+    The local part is dot-atom text (ASCII or UTF-8 letters) or a quoted string without
+    control characters, and never an encoded word; the domain is dot-separated labels of
+    letters, digits and hyphens (internationalised names allowed) or an address literal.
+    Returns False for anything else, including text that was not valid UTF-8 in the mail.
+    """
+    if not address or len(address) > 320 or _has_undecodable(address):
+        return False
+    local, _, domain = address.rpartition("@")
+    if not local or not domain or len(local) > 128 or "=?" in local:
+        return False
+    if not (_LOCAL_PART.fullmatch(local) or _QUOTED_LOCAL_PART.fullmatch(local)):
+        return False
+    return bool(_DOMAIN.fullmatch(domain) or _DOMAIN_LITERAL.fullmatch(domain))
+
+
+def _has_undecodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _valid_or_none(address: str) -> str | None:
+    """The cleaned address when valid; raw 8-bit text must be UTF-8 to be read at all."""
+    cleaned = _clean_address(address)
+    if not cleaned.isascii():
+        try:
+            cleaned = raw_bytes(cleaned).decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return cleaned if cleaned and valid_address(cleaned) else None
 
 
 def parse_address_list(value: str) -> list[str]:
@@ -181,7 +225,7 @@ def _clean_name(name: str) -> str:
 
 
 def _clean_address(address: str) -> str:
-    address = _CONTROL_OR_SPACE.sub("", address).strip("<>\"'.,;")
+    address = _SPACE.sub("", address).strip("<>\"'.,;")
     if address.lower().startswith("mailto:"):
         address = address[7:]
     local, _, domain = address.rpartition("@")
@@ -202,7 +246,9 @@ def parse_message_ids(value: str) -> list[str]:
     ids = [f"<{m.strip()}>" for m in _MSG_ID.findall(value) if m.strip() and " " not in m.strip()]
     if not ids:
         ids = [f"<{token.strip('<>')}>" for token in value.split() if "@" in token]
-    return list(dict.fromkeys(ids))
+    # An id with a NUL or another control character is not an id: cleaning it up would make
+    # it collide with a real one ("<nu\0ll@x>" and "<null@x>").
+    return list(dict.fromkeys(i for i in ids if not _ID_CONTROL.search(i)))
 
 
 def generated_message_id(raw: bytes) -> str:

@@ -61,7 +61,9 @@ class _CachingHeaderRegistry(HeaderRegistry):
 _POLICY = policy.default.clone(raise_on_defect=False, header_factory=_CachingHeaderRegistry())
 _CHARSET_PARAM = re.compile(rb"charset\s*=\s*\"?([A-Za-z0-9_.:+-]{2,40})", re.IGNORECASE)
 _RAW_SENDER = re.compile(r"(?im)^[ \t]*(?:from|sender)[ \t]*:[ \t]*(.*(?:\n[ \t].*)*)")
-_ADDRESS_SOURCES = ("from", "sender", "reply-to", "return-path")
+# Only the author (From) or the agent sending for them (Sender) may be the requester: a
+# Reply-To or Return-Path is chosen by whoever sends, and proves nothing about who wrote.
+_ADDRESS_SOURCES = ("from", "sender")
 
 
 def parse_mail(raw: bytes, *, received_at: datetime) -> ParsedMail:
@@ -106,7 +108,9 @@ def _parse(raw: bytes, received_at: datetime) -> ParsedMail:
     mail.bounced_recipients = verdict.bounced_recipients
     if mail.outcome is Outcome.CUSTOMER and mail.requester is None:
         mail.outcome = Outcome.REJECTED
-        mail.reason = "no sender address"
+        # A mail that names a sender we cannot believe differs from one that names none.
+        named = any(source in headers for source in _ADDRESS_SOURCES)
+        mail.reason = "no valid sender address" if named else "no sender address"
     return mail
 
 
