@@ -186,3 +186,53 @@ def test_rejection_text_with_a_null_return_path_is_a_bounce(parse_bytes: ParseBy
     ).replace(b"Hello.", b"550 5.1.1 user unknown, recipient address rejected.")
 
     assert parse_bytes(raw).outcome is Outcome.BOUNCE
+
+
+# --- deep nesting -----------------------------------------------------------------------------
+
+
+def _nested_multiparts(levels: int) -> bytes:
+    head = "From: Kim <kim@customer.test>\nSubject: nested\nMessage-ID: <n@customer.test>\n"
+    lines = [head + 'Content-Type: multipart/mixed; boundary="b0"\n']
+    for level in range(levels):
+        lines.append(f"--b{level}\nContent-Type: text/plain\n\nlevel {level} text\n")
+        lines.append(f'--b{level}\nContent-Type: multipart/mixed; boundary="b{level + 1}"\n')
+    lines.append(f"--b{levels}\nContent-Type: text/plain\n\nbottom\n--b{levels}--\n")
+    lines += [f"--b{level}--\n" for level in reversed(range(levels))]
+    return "\n".join(lines).encode()
+
+
+def _nested_messages(levels: int) -> bytes:
+    head = "From: Kim <kim@customer.test>\nSubject: deep\nMessage-ID: <d@customer.test>\n"
+    top = head + 'Content-Type: multipart/mixed; boundary="top"\n\n--top\n\nsee below\n--top\n'
+    inner = "".join(
+        f"Content-Type: message/rfc822\n\nFrom: l{level}@customer.test\nSubject: l{level}\n"
+        for level in range(levels)
+    )
+    return (top + inner + "\nbottom text\n--top--\n").encode()
+
+
+def test_ten_thousand_nested_multiparts_keep_the_text_of_the_first_levels(
+    parse_bytes: ParseBytes,
+) -> None:
+    mail = parse_bytes(_nested_multiparts(10_000))
+
+    assert (mail.outcome, mail.requester) == (Outcome.CUSTOMER, "kim@customer.test")
+    assert mail.text.startswith("level 0 text\n\nlevel 1 text")
+    assert "bottom" not in mail.text
+    assert "mime_nesting_limit" in mail.defects
+
+
+def test_five_thousand_nested_messages_keep_the_text_before_them(parse_bytes: ParseBytes) -> None:
+    mail = parse_bytes(_nested_messages(5_000))
+
+    assert (mail.outcome, mail.text) == (Outcome.CUSTOMER, "see below")
+    assert [a.content_type for a in mail.attachments] == ["message/rfc822"]
+    assert "mime_nesting_limit" in mail.defects
+
+
+def test_moderate_nesting_is_read_whole(parse_bytes: ParseBytes) -> None:
+    mail = parse_bytes(_nested_multiparts(5))
+
+    assert mail.text.endswith("level 4 text\n\nbottom")
+    assert "mime_nesting_limit" not in mail.defects

@@ -63,6 +63,15 @@ _CHARSET_PARAM = re.compile(rb"charset\s*=\s*\"?([A-Za-z0-9_.:+-]{2,40})", re.IG
 _RAW_SENDER = re.compile(r"(?im)^[ \t]*(?:from|sender)[ \t]*:[ \t]*(.*(?:\n[ \t].*)*)")
 # Only the author (From) or the agent sending for them (Sender) may be the requester: a
 # Reply-To or Return-Path is chosen by whoever sends, and proves nothing about who wrote.
+# Nesting deeper than this is not read: the body walk stops at 30 levels anyway.
+MAX_NESTING = 50
+_NESTING_SCAN = 50_000_000
+_NESTING_TYPE = re.compile(rb"(?im)^content-type:[ \t]*(?:multipart|message)/")
+_NESTING_TOKEN = re.compile(
+    rb"(?im)^(?:content-type:[ \t]*(?P<type>(?:multipart|message)/[^\n]*(?:\n[ \t][^\n]*)*)"
+    rb"|--(?P<line>[^\r\n]+))"
+)
+_BOUNDARY_PARAM = re.compile(rb'(?i)boundary\s*=\s*("[^"]+"|[^\s;]+)')
 _ADDRESS_SOURCES = ("from", "sender")
 
 
@@ -84,7 +93,14 @@ def parse_mail(raw: bytes, *, received_at: datetime) -> ParsedMail:
 
 
 def _parse(raw: bytes, received_at: datetime) -> ParsedMail:
-    message = email.message_from_bytes(raw, policy=_POLICY)
+    cut = _nesting_cut(raw, MAX_NESTING)
+    try:
+        message = email.message_from_bytes(raw[:cut], policy=_POLICY)
+    except RecursionError:
+        # The estimate missed a way to nest; read only the first levels, whatever they are.
+        logger.warning("mail nested too deeply for the parser")
+        cut = _nesting_cut(raw, MAX_NESTING, structure=False) or len(raw)
+        message = email.message_from_bytes(raw[:cut], policy=_POLICY)
     hints = _declared_charsets(raw)
     headers = _first_headers(message)
     mail = _read_headers(headers, raw, received_at, hints)
@@ -98,7 +114,10 @@ def _parse(raw: bytes, received_at: datetime) -> ParsedMail:
     mail.visible_text = visible_text(text)
     mail.html = sanitise_html(html_source) if html_source.strip() else None
     mail.attachments = body.attachments
-    mail.defects = list(dict.fromkeys([*mail.defects, *body.defects]))
+    defects = [*mail.defects, *body.defects]
+    if cut is not None:
+        defects.append("mime_nesting_limit")
+    mail.defects = list(dict.fromkeys(defects))
 
     verdict = classify(message, mail, body.part_types)
     mail.outcome = verdict.outcome
@@ -112,6 +131,42 @@ def _parse(raw: bytes, received_at: datetime) -> ParsedMail:
         named = any(source in headers for source in _ADDRESS_SOURCES)
         mail.reason = "no valid sender address" if named else "no sender address"
     return mail
+
+
+def _nesting_cut(raw: bytes, limit: int, *, structure: bool = True) -> int | None:
+    """Where to cut the raw mail so that no part is nested deeper than `limit`, or None.
+
+    The standard library parser recurses once per nesting level and checks every line
+    against every open boundary: thousands of nested multiparts or attached messages make it
+    slow and then raise RecursionError. This scan is linear: it follows multipart boundaries
+    (opened by a Content-Type, closed by "--boundary--", siblings by "--boundary") and
+    attached messages (closed by the next boundary of an enclosing multipart). Without
+    `structure`, it cuts at the limit-th nesting Content-Type, however they nest.
+    """
+    if len(_NESTING_TYPE.findall(raw, 0, _NESTING_SCAN)) <= limit:
+        return None
+    stack: list[bytes | None] = []
+    count = 0
+    for match in _NESTING_TOKEN.finditer(raw):
+        if match["type"] is not None:
+            count += 1
+            if len(stack) >= limit or (not structure and count > limit):
+                return match.start()
+            boundary = _BOUNDARY_PARAM.search(match["type"])
+            stack.append(boundary[1].strip(b'"') if boundary else None)
+        elif structure:
+            line = match["line"].rstrip()
+            if line.endswith(b"--") and line[:-2] in stack:
+                # The closing delimiter ends the multipart and everything inside it.
+                del stack[_last_index(stack, line[:-2]) :]
+            elif line in stack:
+                # A delimiter ends the previous sibling and whatever it held.
+                del stack[_last_index(stack, line) + 1 :]
+    return None
+
+
+def _last_index(stack: list[bytes | None], boundary: bytes) -> int:
+    return len(stack) - 1 - stack[::-1].index(boundary)
 
 
 def _read_headers(
