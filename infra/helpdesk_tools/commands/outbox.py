@@ -25,7 +25,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from helpdesk_tools.local.outbox import read_outbox
+    from helpdesk_tools.local.outbox import read_gateway
     from helpdesk_tools.local.stack import STATE_DIR, read_stack_info
 
     try:
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     except FileNotFoundError as error:
         print(error, file=sys.stderr)
         return 1
-    mails = read_outbox(info.endpoint)
+    mails = read_gateway(info.gateway)
     if args.last:
         mails = mails[-args.last :]
     for mail in mails:

@@ -1,7 +1,9 @@
 """The outbox: mail the desk sent through SES, read back from the local endpoint.
 
-moto keeps what SES v1 and v2 sent in its SES backend, and publishes it through its
-`/moto-api/data.json` page; each message is listed with its headers, parsed from the raw MIME.
+moto keeps what SES v1 and v2 sent in its SES backend. The running stack reads that backend
+in its own process; another process reads moto's `/moto-api/data.json` page, or asks the
+stack's gateway (`/local/outbox.json`). Each message is listed with its headers, parsed from
+the raw MIME.
 """
 
 from __future__ import annotations
@@ -43,6 +45,28 @@ def read_outbox(endpoint: str) -> list[SentMail]:
     mails = [_from_raw(item) for item in ses.get("RawMessage", [])]
     mails += [_from_simple(item) for item in ses.get("Message", [])]
     return mails
+
+
+def read_backend(account: str, region: str) -> list[SentMail]:
+    """Every mail sent through SES, from moto's SES backend in this process, oldest first."""
+    from moto.ses.models import ses_backends
+
+    mails = []
+    for message in list(ses_backends[account][region].sent_messages):
+        if hasattr(message, "raw_data"):
+            mails.append(_from_raw(vars(message)))
+        elif hasattr(message, "body"):
+            mails.append(_from_simple(vars(message)))
+    return mails
+
+
+def read_gateway(gateway: str) -> list[SentMail]:
+    """Every mail sent through SES, as the running stack's gateway lists it."""
+    with urllib.request.urlopen(f"{gateway}/local/outbox.json", timeout=60) as response:  # noqa: S310 - loopback gateway
+        return [
+            SentMail(**{**item, "headers": [tuple(pair) for pair in item["headers"]]})
+            for item in json.loads(response.read())
+        ]
 
 
 def _from_raw(item: dict[str, Any]) -> SentMail:

@@ -22,9 +22,10 @@ import boto3
 from helpdesk_tools.local import state
 from helpdesk_tools.local.aws import LocalAws
 from helpdesk_tools.local.gateway import Gateway
-from helpdesk_tools.local.outbox import SentMail, read_outbox
+from helpdesk_tools.local.outbox import SentMail, read_backend
 from helpdesk_tools.local.pollers import QueuePoller, Schedule, StreamPoller
 from helpdesk_tools.local.runtime import (
+    ACCOUNT,
     REGION,
     FunctionMissingError,
     LocalFunction,
@@ -246,13 +247,11 @@ class LocalStack:
         self.smtp.start()
 
     def _bind_gateway(self) -> None:
-        assert self.aws is not None
-        endpoint = self.aws.endpoint
         self.gateway = Gateway(
             host=self.settings.host,
             port=self.settings.http_port,
             invoke=self.functions["PortalFunction"].invoke,
-            outbox=lambda: read_outbox(endpoint),
+            outbox=self.outbox,
             prefix=self.settings.url_prefix,
         )
 
@@ -315,9 +314,8 @@ class LocalStack:
     # -- while running --------------------------------------------------------------------
 
     def outbox(self) -> list[SentMail]:
-        """Mail sent through SES so far."""
-        assert self.aws is not None
-        return read_outbox(self.aws.endpoint)
+        """Mail sent through SES so far (moto serves this process, so read its backend)."""
+        return read_backend(ACCOUNT, REGION)
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Block until received mail is ingested and the stream and queue are drained."""
