@@ -214,7 +214,7 @@ def _is_unattended(address: str) -> bool:
 
 
 # Envelope senders of real delivery reports (RFC 3464 reports go out with a null sender).
-_DAEMON_ENVELOPE = re.compile(r"^(mailer[-_]?daemon|postmaster)([+._-]|$)")
+_DAEMON_ENVELOPE = re.compile(r"^(mailer[-_]?daemon|postmaster)(\+.*)?$")
 
 
 def believable_bounce(envelope_sender: str | None) -> bool:
