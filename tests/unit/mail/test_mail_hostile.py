@@ -236,3 +236,35 @@ def test_moderate_nesting_is_read_whole(parse_bytes: ParseBytes) -> None:
 
     assert mail.text.endswith("level 4 text\n\nbottom")
     assert "mime_nesting_limit" not in mail.defects
+
+
+# --- hidden text ------------------------------------------------------------------------------
+
+
+def test_hidden_html_text_reaches_neither_the_text_nor_the_html(parse_fixture: Parse) -> None:
+    mail = parse_fixture("hostile/hidden-text-variants.eml")
+    html = mail.html or ""
+
+    for shown in (mail.text, mail.visible_text, html):
+        assert "HIDDEN" not in shown
+    visible = (
+        "Visible request: reset my password.\n\nVisible white on black.\nVisible dark child.\n"
+        "Visible despite a zero-size cell.\n\nVisible at 90 percent.\n\nVisible link"
+    )
+    assert " ".join(mail.text.split()) == " ".join(visible.split())
+    assert "Visible white on black." in html and 'href="https://example.com/help"' in html
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<style>body{background:#000;color:#fff}</style><p>Readable text.</p>",
+        "<style>@media (prefers-color-scheme: dark){.t{color:#fff !important}}</style>"
+        '<p class="t">Readable text.</p>',
+        '<p style="color:#fff;background-color:#c00">Readable text.</p>',
+    ],
+)
+def test_light_text_on_a_dark_or_dark_mode_background_stays(markup: str) -> None:
+    from helpdesk.mail.html import html_to_text
+
+    assert html_to_text(markup) == "Readable text."
