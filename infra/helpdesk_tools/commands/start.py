@@ -34,8 +34,8 @@ def register(subparsers: Any) -> None:
     )
     defaults = LocalSettings()
     parser.add_argument("--host", default=defaults.host, help="loopback address to listen on")
-    parser.add_argument("--smtp-port", type=int, default=defaults.smtp_port)
-    parser.add_argument("--http-port", type=int, default=defaults.http_port)
+    parser.add_argument("--smtp-port", type=int, default=defaults.smtp_port, help="mail in")
+    parser.add_argument("--http-port", type=int, default=defaults.http_port, help="web and API")
     parser.add_argument("--aws-port", type=int, default=defaults.aws_port, help="0: any free port")
     parser.add_argument("--mail-domain", default=defaults.mail_domain)
     parser.add_argument(
@@ -67,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
     from helpdesk_tools.local.stack import LocalStack
 
     logs.configure(logging.DEBUG if args.verbose else logging.INFO)
+    if not _is_loopback(args.host):
+        print(f"--host must be a loopback address, not {args.host}", file=sys.stderr)
+        return 2
     settings = LocalSettings(
         host=args.host,
         smtp_port=args.smtp_port,
@@ -111,6 +114,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_loopback(host: str) -> bool:
+    # The local desk has a dev login and no TLS: it must never listen beyond this machine.
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _seed(stack: LocalStack, args: argparse.Namespace) -> None:
     from helpdesk_tools.local.seed import corpus_root, seed
 
@@ -120,15 +135,17 @@ def _seed(stack: LocalStack, args: argparse.Namespace) -> None:
         return
     print(f"seeding from {corpus} ...", flush=True)
     report = seed(stack, corpus, count=args.seed_count, progress=not args.quiet_seed)
-    stack.wait_idle(timeout=300)
     if report.articles:
         print(f"  knowledge base: {report.articles} articles ({report.kb_store})")
+    if report.examples:
+        print(f"  triage: {report.examples} labelled examples, teams billing/logistics/support")
     print(
         f"  mail: {report.mails_sent} delivered over SMTP, {report.mails_refused} refused, "
         f"{report.mails_per_second:.1f} mails/s from SMTP to ticket"
     )
     for note in report.notes:
         print(f"  {note}")
+    print("  triage and acknowledgements go on in the background (see the log)")
 
 
 def _banner(

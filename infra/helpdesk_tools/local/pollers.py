@@ -128,18 +128,21 @@ class StreamPoller(_Loop):
                 )["ShardIterator"]
 
     def tick(self) -> bool:
+        more = False
         if not self._pending:
-            self._read()
+            more = self._read()
         if not self._pending:
-            return False
+            return more
         if not self._available():
             # The function is not there yet: hold the records, as a disabled mapping would.
             raise FunctionMissingError("functions/triage/app.py does not exist yet")
         batch, self._pending = self._pending[: self._batch_size], self._pending[self._batch_size :]
         self._process(batch)
-        return bool(self._pending)
+        return True  # the stream may hold more: read again before resting
 
-    def _read(self) -> None:
+    def _read(self) -> bool:
+        """Read one page from each shard; returns True when a page came back full."""
+        full = False
         for shard_id, iterator in list(self._iterators.items()):
             if not iterator:
                 continue
@@ -147,10 +150,13 @@ class StreamPoller(_Loop):
             # and every other call to the local endpoint waits meanwhile.
             response = self._streams.get_records(ShardIterator=iterator, Limit=self._batch_size)
             self._iterators[shard_id] = response.get("NextShardIterator") or ""
-            for raw in response.get("Records", []):
+            records = response.get("Records", [])
+            full = full or len(records) >= self._batch_size
+            for raw in records:
                 record = stream_record(raw, self._arn)
                 if self._filter(record):
                     self._pending.append(record)
+        return full
 
     def _process(self, batch: list[dict[str, Any]]) -> None:
         remaining = batch

@@ -66,6 +66,7 @@ class SeedReport:
 
     articles: int = 0
     kb_store: str = ""
+    examples: int = 0
     mails_sent: int = 0
     mails_refused: int = 0
     seconds: float = 0.0
@@ -248,6 +249,56 @@ def _kb_as_config(table: Any, rows: list[dict[str, str]]) -> int:
     return len(rows)
 
 
+# -- triage -------------------------------------------------------------------------------
+
+TEAMS = {"billing": "Billing", "logistics": "Logistics", "support": "Support"}
+ROUTING = {
+    "refund": "billing",
+    "invoice": "billing",
+    "payment": "billing",
+    "cancellation_fee": "billing",
+    "order": "logistics",
+    "delivery": "logistics",
+    "shipping_address": "logistics",
+}
+
+
+def seed_triage(table: Any, bitext: Path, *, per_category: int, rng: random.Random) -> int:
+    """Teams, routing and labelled examples (Bitext's categories) for the local triager;
+    returns how many examples were stored. An existing triage configuration is kept."""
+    from helpdesk.ai.service import CONFIG_ID, CONFIG_KIND
+    from helpdesk.ai.triage import Example, TriageConfig
+    from helpdesk.data.config import ConfigRepository
+    from helpdesk.domain.models import Team
+    from helpdesk.exceptions import NotFoundError
+
+    config = ConfigRepository(table)
+    try:
+        config.get(CONFIG_KIND, CONFIG_ID, TriageConfig)
+        return 0
+    except NotFoundError:
+        pass
+    by_category: dict[str, list[str]] = {}
+    with bitext.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            by_category.setdefault(row["category"].strip().lower(), []).append(row["instruction"])
+    examples = [
+        Example(text=text, category=category)
+        for category, texts in sorted(by_category.items())
+        for text in rng.sample(texts, min(per_category, len(texts)))
+    ]
+    for team_id, name in TEAMS.items():
+        config.put("teams", team_id, Team(id=team_id, name=name))
+    triage = TriageConfig(
+        categories=sorted(by_category),
+        routing=ROUTING,
+        default_team="support",
+        examples=examples,
+    )
+    config.put(CONFIG_KIND, CONFIG_ID, triage)
+    return len(examples)
+
+
 # -- the whole seed -----------------------------------------------------------------------
 
 
@@ -269,6 +320,11 @@ def seed(
         )
     else:
         report.notes.append(f"no FAQ set at {corpus / FAQ}: knowledge base left empty")
+    if (corpus / BITEXT).is_file():
+        report.examples = seed_triage(
+            table, corpus / BITEXT, per_category=20, rng=random.Random(rng_seed)
+        )
+        logger.info("triage configured", extra={**_LOG, "examples": report.examples})
     mails, total = _seed_mails(corpus, count, random.Random(rng_seed), info.support_address, now)
     if not total:
         report.notes.append(f"no labelled data or mail fixtures under {corpus}")
