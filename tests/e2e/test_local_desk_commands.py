@@ -111,18 +111,32 @@ def test_a_desk_survives_stop_and_start_and_its_export_imports(
 
 
 @pytest.mark.corpus
-def test_first_start_seeds_tickets_by_mail_and_the_knowledge_base(
+def test_first_start_seeds_tickets_by_mail_the_knowledge_base_and_triage(
     tmp_path: Path, corpus: Path
 ) -> None:
     desk = start_desk(tmp_path / "seeded", "--seed", str(corpus), "--seed-count", "12")
     try:
         seeded = tickets(desk)
         banner = "\n".join(desk.lines)
+        categorised = wait_for(
+            lambda: [
+                ticket
+                for ticket in desk.api("GET", "/api/agent/tickets?limit=50")["tickets"]
+                if ticket["category"] not in (None, "other")
+            ],
+            "a seeded ticket triaged into one of the desk's categories",
+            timeout=120,
+        )
     finally:
         stop_desk(desk)
 
     assert "knowledge base: 213 articles" in banner
+    assert "triage: 220 labelled examples" in banner
     assert "mails/s from SMTP to ticket" in banner
     # Eleven data-set queries and one real customer mail of corpus A.
     assert len(seeded) >= 11
     assert len({t["requester"] for t in seeded}) > 5
+    assert categorised[0]["category"] in {
+        "account", "cancellation_fee", "contact", "delivery", "feedback", "invoice", "newsletter",
+        "order", "payment", "refund", "shipping_address",
+    }  # fmt: skip
