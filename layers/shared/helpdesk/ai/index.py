@@ -405,6 +405,7 @@ class PersistentIndex:
 
     @property
     def index(self) -> EmbeddedIndex:
+        """The index in memory, read from S3 on first use; raises IndexStoreError."""
         if self._index is None:
             loaded = self._store.load(self._dimension) if self._store else None
             self._index = loaded or EmbeddedIndex(self._dimension)
@@ -423,14 +424,17 @@ class PersistentIndex:
             self._journal.clear()
 
     def upsert(self, id: str, vector: np.ndarray, metadata: Mapping[str, Scalar]) -> None:
+        """Add or replace `id` (journaled for `flush`); raises ValidationError."""
         self.index.upsert(id, vector, metadata)
         self._journal.append(("upsert", id, np.asarray(vector, dtype=np.float32), dict(metadata)))
 
     def delete(self, id: str) -> None:
+        """Remove `id` (journaled for `flush`); an absent id is ignored."""
         self.index.delete(id)
         self._journal.append(("delete", id, None, None))
 
     def update_metadata(self, id: str, metadata: Mapping[str, Scalar]) -> bool:
+        """Merge `metadata` into `id`'s; returns False when `id` is absent."""
         found = self.index.update_metadata(id, metadata)
         if found:
             self._journal.append(("meta", id, None, dict(metadata)))
