@@ -138,6 +138,8 @@ _RGB = re.compile(r"rgba?\(\s*([^)]*)\)", re.IGNORECASE)
 _SCALE = re.compile(r"scale[xyz3d]*\(\s*([^)]*)\)", re.IGNORECASE)
 _CLIP_RECT = re.compile(r"rect\(([^)]*)\)", re.IGNORECASE)
 _OTHER_MEDIA = re.compile(r"@media[^{]*(?:prefers-color-scheme|print)[^{]*\{", re.IGNORECASE)
+# Style rules read from one document; more are ignored (a bound on the work per element).
+_MAX_RULES = 2000
 # Links keep their own colour (the browser's blue) unless styled.
 _OWN_COLOUR_TAGS = {"a"}
 
@@ -151,6 +153,7 @@ class _Hider:
     def __init__(self, root: object) -> None:
         self.root: Any = root
         self.rules: list[tuple[str | None, frozenset[str], frozenset[str], Styles]] = []
+        self.rules_by_key: dict[str, list[int]] = {}
         self.changed = False
 
     def run(self) -> bool:
@@ -184,8 +187,21 @@ class _Hider:
                     continue
                 for selector in selectors.split(","):
                     parsed = _simple_selector(selector.strip())
-                    if parsed is not None:
+                    if parsed is not None and len(self.rules) < _MAX_RULES:
+                        self._index_rule(len(self.rules), *parsed)
                         self.rules.append((*parsed, declarations))
+
+    def _index_rule(
+        self, number: int, tag: str | None, classes: frozenset[str], ids: frozenset[str]
+    ) -> None:
+        """File the rule under one thing an element must have for it to apply."""
+        if ids:
+            key = f"#{min(ids)}"
+        elif classes:
+            key = f".{min(classes)}"
+        else:
+            key = f"<{tag}"
+        self.rules_by_key.setdefault(key, []).append(number)
 
     def _styles(self, element: Any) -> Styles:
         styles: Styles = {}
@@ -193,12 +209,18 @@ class _Hider:
             tag = str(element.tag).lower()
             classes = frozenset((element.get("class") or "").split())
             ids = frozenset((element.get("id") or "").split())
-            for rule_tag, rule_classes, rule_ids, declarations in self.rules:
+            keys = [f"<{tag}", "<*", *(f".{c}" for c in classes), *(f"#{i}" for i in ids)]
+            # Rules that could apply, in the style sheet's order.
+            candidates = sorted({n for key in keys for n in self.rules_by_key.get(key, ())})
+            for number in candidates:
+                rule_tag, rule_classes, rule_ids, declarations = self.rules[number]
                 if rule_tag not in (None, "*", tag):
                     continue
                 if rule_classes <= classes and rule_ids <= ids:
                     styles.update(declarations)
-        styles.update(_declarations(element.get("style") or ""))
+        inline = element.get("style")
+        if inline:
+            styles.update(_declarations(inline))
         return styles
 
     @staticmethod
@@ -298,7 +320,32 @@ def _without_other_media(css: str) -> str:
     return "".join(out)
 
 
+_HIDING_PROPERTIES = frozenset(
+    {
+        "display",
+        "mso-hide",
+        "visibility",
+        "opacity",
+        "max-height",
+        "max-width",
+        "overflow",
+        "overflow-y",
+        "clip",
+        "clip-path",
+        "transform",
+        "left",
+        "top",
+        "right",
+        "text-indent",
+        "margin-left",
+        "margin-top",
+    }
+)
+
+
 def _hidden_by_style(styles: Styles) -> bool:
+    if not styles or styles.keys().isdisjoint(_HIDING_PROPERTIES):
+        return False
     value = styles.get
     if value("display", "").lower() == "none" or value("mso-hide", "").lower() == "all":
         return True
