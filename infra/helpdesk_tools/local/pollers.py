@@ -100,6 +100,7 @@ class StreamPoller(_Loop):
         retry_delay: float = 1.0,
         interval: float = 0.5,
         record_filter: Callable[[dict[str, Any]], bool] = matches_triage_filter,
+        backlog: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(interval)
         self._streams = streams
@@ -113,7 +114,8 @@ class StreamPoller(_Loop):
         self._retry_delay = retry_delay
         self._filter = record_filter
         self._iterators: dict[str, str] = {}
-        self._pending: list[dict[str, Any]] = []
+        # Records a previous run read from its stream and never delivered come first.
+        self._pending: list[dict[str, Any]] = list(backlog or [])
         self.delivered = 0
         self.set_aside = 0
         self._start_iterators()
@@ -139,6 +141,12 @@ class StreamPoller(_Loop):
         batch, self._pending = self._pending[: self._batch_size], self._pending[self._batch_size :]
         self._process(batch)
         return True  # the stream may hold more: read again before resting
+
+    def backlog(self) -> list[dict[str, Any]]:
+        """After stop(): the records read or still in the stream that triage has not had."""
+        while self._read():
+            pass
+        return list(self._pending)
 
     def _read(self) -> bool:
         """Read one page from each shard; returns True when a page came back full."""

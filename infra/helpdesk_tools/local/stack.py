@@ -155,14 +155,17 @@ class LocalStack:
         environment.update(_local_portal_environment(self.gateway.url + self.gateway.prefix))
         self._set_environment(environment)
         _forget_cached_clients()
+        backlog: dict[str, Any] = {}
         if state_document is not None:
             self.imported = state.import_state(
                 self.session, state_document, self.stack.tables, self.stack.buckets
             )
+            backlog = state_document.get("in_flight") or {}
+            self._requeue(backlog.get("outbound", []))
             logger.info("state restored", extra={**_LOG, **self.imported})
         self._ensure_local_agent()
         self._warm_functions()
-        self._start_pollers()
+        self._start_pollers(backlog.get("triage", []))
         self._start_inbound()
         self.gateway.start()
         self.info = self._describe()
@@ -193,7 +196,13 @@ class LocalStack:
                 # A handler that fails to import is retried on its first event.
                 logger.exception("function failed to load", extra={**_LOG, "name": logical_id})
 
-    def _start_pollers(self) -> None:
+    def _requeue(self, bodies: list[str]) -> None:
+        assert self.stack is not None and self.session is not None
+        sqs = self.session.client("sqs")
+        for body in bodies:
+            sqs.send_message(QueueUrl=self.stack.queue_urls["OutboundQueue"], MessageBody=body)
+
+    def _start_pollers(self, triage_backlog: list[dict[str, Any]]) -> None:
         settings = self.settings
         assert self.stack is not None and self.session is not None
         table = self.stack.tables["Table"]
@@ -211,6 +220,7 @@ class LocalStack:
             max_retries=settings.stream_max_retries,
             retry_delay=settings.stream_retry_delay,
             interval=settings.poll_interval,
+            backlog=triage_backlog,
         )
         sender = self.functions["SenderFunction"]
         self.outbound = QueuePoller(
@@ -337,6 +347,23 @@ class LocalStack:
 
     # -- stop -----------------------------------------------------------------------------
 
+    def _in_flight(self) -> dict[str, Any]:
+        # What Lambda would still deliver after a pause: stream records triage has not had and
+        # mail waiting in the outbound queue. The next start hands them on.
+        assert self.stack is not None and self.session is not None
+        triage = self.stream.backlog() if self.stream is not None else []
+        sqs = self.session.client("sqs")
+        url = self.stack.queue_urls["OutboundQueue"]
+        outbound: list[str] = []
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                break
+            outbound.extend(message["Body"] for message in messages)
+        return {"triage": triage, "outbound": outbound}
+
     def stop(self, save_to: Path | None = None) -> None:
         """Stop taking mail, finish what is in flight, save the state to `save_to` if given,
         and stop every part."""
@@ -356,8 +383,18 @@ class LocalStack:
             extra={**_LOG, "seconds": round(time.perf_counter() - began, 2)},
         )
         if save_to is not None and self.stack is not None:
-            state.save(self.export(), save_to)
-            logger.info("state saved", extra={**_LOG, "path": str(save_to)})
+            document = self.export()
+            document["in_flight"] = self._in_flight()
+            state.save(document, save_to)
+            logger.info(
+                "state saved",
+                extra={
+                    **_LOG,
+                    "path": str(save_to),
+                    "triage_backlog": len(document["in_flight"]["triage"]),
+                    "outbound_queued": len(document["in_flight"]["outbound"]),
+                },
+            )
         info_file = self.settings.state_dir / STACK_FILE
         if self.info is not None and info_file.is_file():
             current = json.loads(info_file.read_text(encoding="utf-8"))

@@ -1,8 +1,9 @@
 """The desk's state as one JSON document: every table item and every stored object.
 
 Items keep DynamoDB's typed form (binary values as base64), objects their bytes as base64, so
-that an import restores exactly what was exported. Queued messages in flight are not part of
-the state: the local stack drains its queues before it exports on shutdown.
+that an import restores exactly what was exported. The local stack adds, when it saves on
+shutdown, what was still in flight (`in_flight`: stream records triage has not had, queued
+outbound mail); `import_state` leaves that part to the stack.
 """
 
 from __future__ import annotations

@@ -161,3 +161,21 @@ def test_outbound_messages_reported_failed_stay_queued(aws: Any, stack: Any) -> 
     assert seen.count("ok") == 1
     assert seen.count("throttled") == 2
     assert poller.delivered == 1
+
+
+def test_records_triage_never_had_are_handed_to_the_next_run(
+    aws: Any, stack: Any, table: Any
+) -> None:
+    # GIVEN a run that stops before triage reads two new tickets
+    stopped = _poller(aws, stack, _Triage(failing_ticket="none"))
+    table.put_item(Item={"PK": "TICKET#1", "SK": "TICKET"})
+    table.put_item(Item={"PK": "TICKET#1", "SK": "AUDIT#1"})
+    table.put_item(Item={"PK": "TICKET#2", "SK": "TICKET"})
+    backlog = json.loads(json.dumps(stopped.backlog()))  # as saved in the state file
+
+    # WHEN the next run starts with that backlog
+    triage = _Triage(failing_ticket="none")
+    _drain(_poller(aws, stack, triage, backlog=backlog))
+
+    # THEN triage gets exactly the records it never had
+    assert triage.batches == [["TICKET#1", "TICKET#2"]]
