@@ -405,3 +405,41 @@ def test_an_agents_change_during_triage_is_kept_and_triage_retries(table, pipeli
     assert racing.raced
     assert ticket.assignee == "agent-7"
     assert ticket.triage is not None and ticket.category == "login"
+
+
+def test_with_claude_configured_the_handler_triages_through_the_model_and_its_secret(
+    repo, table, stream, stack, monkeypatch, aws, messages_stub
+) -> None:
+    # GIVEN the anthropic provider, its key in Secrets Manager, and the SDK's base URL on loopback
+    for name, value in stack.environment().items():
+        monkeypatch.setenv(name, value)
+    secret = aws.client("secretsmanager").create_secret(
+        Name=f"{stack.prefix}-llm", SecretString="sk-from-secrets-manager"
+    )["ARN"]
+    monkeypatch.setenv("HELPDESK_LLM_PROVIDER", "anthropic")
+    monkeypatch.setenv("HELPDESK_LLM_SECRET_ARN", secret)
+    monkeypatch.setenv("HELPDESK_LLM_TIMEOUT_SECONDS", "2")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", messages_stub.url)
+    monkeypatch.setenv("HELPDESK_INDEX_KEY", INDEX_KEY)
+    ConfigRepository(table).put(CONFIG_KIND, CONFIG_ID, CONFIG)
+    stream.batch()
+    messages_stub.reply_tool(
+        {"category": "shipping", "confidence": 0.88, "language": "en", "summary": "Parcel late"}
+    )
+    number = _ticket(repo, "Parcel", "Where is my parcel? It is late.", "z@example.org", NOW)
+    from helpdesk.ai.settings import triage_settings
+
+    triage_settings.cache_clear()
+    build_pipeline.cache_clear()
+    try:
+        response = handle_batch(stream.batch(), None, now=NOW)
+    finally:
+        build_pipeline.cache_clear()
+        triage_settings.cache_clear()
+
+    # THEN the model's answer is used, with the key read from the secret
+    assert response == {"batchItemFailures": []}
+    ticket = repo.get(number)
+    assert ticket.triage is not None and ticket.triage.provider == "claude"
+    assert (ticket.category, ticket.team) == ("shipping", "logistics")
+    assert messages_stub.requests[0]["headers"]["authorization"] == "Bearer sk-from-secrets-manager"
