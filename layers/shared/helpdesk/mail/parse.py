@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import email
 import logging
 import re
 from datetime import UTC, datetime
 from email import policy
+from email.feedparser import FeedParser
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import Message
 
@@ -64,9 +64,10 @@ _RAW_SENDER = re.compile(r"(?im)^[ \t]*(?:from|sender)[ \t]*:[ \t]*(.*(?:\n[ \t]
 # Only the author (From) or the agent sending for them (Sender) may be the requester: a
 # Reply-To or Return-Path is chosen by whoever sends, and proves nothing about who wrote.
 # Nesting deeper than this is not read: the body walk stops at 30 levels anyway.
-MAX_NESTING = 50
-_NESTING_SCAN = 50_000_000
-_NESTING_TYPE = re.compile(rb"(?im)^content-type:[ \t]*(?:multipart|message)/")
+MAX_NESTING = 40
+# The parser's own stack holds two entries per attached message (the part and the message).
+_PARSER_DEPTH = 2 * MAX_NESTING + 2
+_FEED_CHUNK = 1 << 20
 _NESTING_TOKEN = re.compile(
     rb"(?im)^(?:content-type:[ \t]*(?P<type>(?:multipart|message)/[^\n]*(?:\n[ \t][^\n]*)*)"
     rb"|--(?P<line>[^\r\n]+))"
@@ -93,14 +94,19 @@ def parse_mail(raw: bytes, *, received_at: datetime) -> ParsedMail:
 
 
 def _parse(raw: bytes, received_at: datetime) -> ParsedMail:
-    cut = _nesting_cut(raw, MAX_NESTING)
+    cut: int | None = None
     try:
-        message = email.message_from_bytes(raw[:cut], policy=_POLICY)
-    except RecursionError:
-        # The estimate missed a way to nest; read only the first levels, whatever they are.
+        message = _message_from_bytes(raw)
+    except (_TooDeepError, RecursionError):
+        # Read the first levels only: cut where the nesting passes the limit, following the
+        # structure, or failing that at the limit-th nested part, however they nest.
         logger.warning("mail nested too deeply for the parser")
-        cut = _nesting_cut(raw, MAX_NESTING, structure=False) or len(raw)
-        message = email.message_from_bytes(raw[:cut], policy=_POLICY)
+        cut = _nesting_cut(raw, MAX_NESTING) or len(raw)
+        try:
+            message = _message_from_bytes(raw[:cut])
+        except (_TooDeepError, RecursionError):
+            cut = _nesting_cut(raw, MAX_NESTING, structure=False) or len(raw)
+            message = _message_from_bytes(raw[:cut])
     hints = _declared_charsets(raw)
     headers = _first_headers(message)
     mail = _read_headers(headers, raw, received_at, hints)
@@ -133,6 +139,35 @@ def _parse(raw: bytes, received_at: datetime) -> ParsedMail:
     return mail
 
 
+class _TooDeepError(Exception):
+    """The parser reached a part nested far deeper than MAX_NESTING."""
+
+
+class _DepthLimitedFeedParser(FeedParser):
+    """The standard library's parser, stopping at a part nested far deeper than MAX_NESTING.
+
+    The library recurses once per nesting level and checks every line against every open
+    boundary: thousands of nested multiparts or attached messages cost seconds and then
+    raise RecursionError. Stopping early keeps that cost small.
+    """
+
+    def _new_message(self) -> None:
+        # NOTE: _new_message and _msgstack are the feed parser's internals (stable since
+        # Python 3.2); if they change, deep mails fall back on catching RecursionError.
+        if len(getattr(self, "_msgstack", ())) >= _PARSER_DEPTH:
+            raise _TooDeepError
+        super()._new_message()  # type: ignore[misc]
+
+
+def _message_from_bytes(raw: bytes) -> Message:
+    """email.message_from_bytes with our policy, raising _TooDeepError on very deep nesting."""
+    parser = _DepthLimitedFeedParser(policy=_POLICY)
+    text = raw.decode("ascii", errors="surrogateescape")
+    for start in range(0, len(text), _FEED_CHUNK):
+        parser.feed(text[start : start + _FEED_CHUNK])
+    return parser.close()
+
+
 def _nesting_cut(raw: bytes, limit: int, *, structure: bool = True) -> int | None:
     """Where to cut the raw mail so that no part is nested deeper than `limit`, or None.
 
@@ -143,8 +178,6 @@ def _nesting_cut(raw: bytes, limit: int, *, structure: bool = True) -> int | Non
     attached messages (closed by the next boundary of an enclosing multipart). Without
     `structure`, it cuts at the limit-th nesting Content-Type, however they nest.
     """
-    if len(_NESTING_TYPE.findall(raw, 0, _NESTING_SCAN)) <= limit:
-        return None
     stack: list[bytes | None] = []
     count = 0
     for match in _NESTING_TOKEN.finditer(raw):
