@@ -262,6 +262,7 @@ def test_hidden_html_text_reaches_neither_the_text_nor_the_html(parse_fixture: P
         "<style>@media (prefers-color-scheme: dark){.t{color:#fff !important}}</style>"
         '<p class="t">Readable text.</p>',
         '<p style="color:#fff;background-color:#c00">Readable text.</p>',
+        '<td style="background-image:url(banner.png)"><b style="color:#fff">Readable text.</b>',
     ],
 )
 def test_light_text_on_a_dark_or_dark_mode_background_stays(markup: str) -> None:

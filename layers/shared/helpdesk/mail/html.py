@@ -244,6 +244,10 @@ class _Hider:
         if declared:
             colour = _parse_colour(declared)
         fill = styles.get("background-color") or styles.get("background") or element.get("bgcolor")
+        image = styles.get("background-image") or element.get("background")
+        if image and image.strip().lower() != "none":
+            # Text over a picture: what it looks like cannot be told, so it counts as shown.
+            fill = fill or image
         if fill:
             parsed = _parse_colour(fill)
             if parsed == _TRANSPARENT:
