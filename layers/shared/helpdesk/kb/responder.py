@@ -559,7 +559,7 @@ def _over_mail_limit(service: ResponderService, ticket: Ticket, *, now: datetime
     """Count this answer against the address's automatic-mail cap; True when over it."""
     if ticket.channel != Channel.EMAIL or service.outbound is None or service.limiter is None:
         return False
-    return not service.limiter.allow(ticket.reply_to or ticket.requester, now=now)
+    return not service.limiter.allow(ticket.requester, now=now)
 
 
 def _retrieve(service: ResponderService, ticket: Ticket, question: str) -> Retrieval:
