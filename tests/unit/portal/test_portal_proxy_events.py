@@ -143,3 +143,15 @@ def test_query_strings_of_a_proxy_event_reach_the_route(portal_function: Any) ->
 
     assert response["statusCode"] == 400
     assert json.loads(response["body"])["error"]["field"] == "bogus"
+
+
+def test_the_policy_lets_uploads_go_to_the_attachment_bucket_only(
+    portal_function: Any, offline: None
+) -> None:
+    response = portal_function.app(_event("/"), None)
+
+    policy = response["headers"]["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert directives["connect-src"] == "'self' http://127.0.0.1:9"
+    assert directives["form-action"] == "'self' http://127.0.0.1:9"
+    assert directives["script-src"] == "'self'"

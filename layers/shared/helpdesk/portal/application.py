@@ -16,10 +16,11 @@ from urllib.parse import unquote
 
 from chalice import Chalice, Response
 
-from helpdesk.exceptions import NotFoundError
+from helpdesk.exceptions import ConfigurationError, NotFoundError
+from helpdesk.portal.context import portal
 from helpdesk.portal.errors import to_http
 from helpdesk.portal.router import error_response
-from helpdesk.portal.static import SECURITY_HEADERS, StaticFiles
+from helpdesk.portal.static import SECURITY_HEADERS, StaticFiles, content_security_policy
 
 # The blueprints of the portal, in registration order. The knowledge base (issue 8) and the
 # reports (issue 9) add their module here; each module exposes `router` (a Router, attached
@@ -96,7 +97,15 @@ def security_headers(event: Any, get_response: Callable[[Any], Response]) -> Res
     response = get_response(event)
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    response.headers["Content-Security-Policy"] = content_security_policy(_upload_origin())
     return response
+
+
+def _upload_origin() -> str | None:
+    try:
+        return portal().upload_origin
+    except ConfigurationError:
+        return None
 
 
 def create_app(static_root: Path, *, name: str = "helpdesk-portal") -> PortalApp:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any
+from urllib.parse import urlsplit
 
 from helpdesk.data import clients
 from helpdesk.data.config import ConfigRepository
@@ -49,6 +50,19 @@ class Portal:
             issuer=self.settings.issuer,
             audience=self.settings.user_pool_client_id,
         )
+
+    @cached_property
+    def upload_origin(self) -> str | None:
+        """The origin the browser posts pre-signed uploads to (the attachment bucket's), or
+        None when it cannot be worked out (no credentials); computed without a request."""
+        try:
+            post = self.client("s3").generate_presigned_post(
+                Bucket=self.settings.attachment_bucket, Key="origin-probe", ExpiresIn=60
+            )
+        except Exception:  # no credentials or region: uploads then fail anyway
+            return None
+        parts = urlsplit(post["url"])
+        return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
     def client(self, service: str) -> Any:
         """A boto3 client, created on first use."""

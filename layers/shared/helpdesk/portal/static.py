@@ -30,11 +30,19 @@ CONTENT_TYPES = {
 }
 _TEXT = ("text/", "application/json", "image/svg+xml")
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
+
+def content_security_policy(upload_origin: str | None = None) -> str:
+    """The policy for every response; `upload_origin` (the attachment bucket's, where the
+    browser posts pre-signed uploads) joins connect-src and form-action when given."""
+    extra = f" {upload_origin}" if upload_origin else ""
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self'{extra}; font-src 'self'; object-src 'none'; base-uri 'none'; "
+        f"form-action 'self'{extra}; frame-ancestors 'none'"
+    )
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
