@@ -191,12 +191,12 @@ def test_rejection_text_with_a_null_return_path_is_a_bounce(parse_bytes: ParseBy
 # --- deep nesting -----------------------------------------------------------------------------
 
 
-def _nested_multiparts(levels: int) -> bytes:
+def _nested_multiparts(levels: int, fold: str = " ") -> bytes:
     head = "From: Kim <kim@customer.test>\nSubject: nested\nMessage-ID: <n@customer.test>\n"
-    lines = [head + 'Content-Type: multipart/mixed; boundary="b0"\n']
+    lines = [head + f'Content-Type:{fold}multipart/mixed; boundary="b0"\n']
     for level in range(levels):
         lines.append(f"--b{level}\nContent-Type: text/plain\n\nlevel {level} text\n")
-        lines.append(f'--b{level}\nContent-Type: multipart/mixed; boundary="b{level + 1}"\n')
+        lines.append(f'--b{level}\nContent-Type:{fold}multipart/mixed; boundary="b{level + 1}"\n')
     lines.append(f"--b{levels}\nContent-Type: text/plain\n\nbottom\n--b{levels}--\n")
     lines += [f"--b{level}--\n" for level in reversed(range(levels))]
     return "\n".join(lines).encode()
@@ -212,10 +212,11 @@ def _nested_messages(levels: int) -> bytes:
     return (top + inner + "\nbottom text\n--top--\n").encode()
 
 
+@pytest.mark.parametrize("fold", [" ", "\n\t"])
 def test_ten_thousand_nested_multiparts_keep_the_text_of_the_first_levels(
-    parse_bytes: ParseBytes,
+    parse_bytes: ParseBytes, fold: str
 ) -> None:
-    mail = parse_bytes(_nested_multiparts(10_000))
+    mail = parse_bytes(_nested_multiparts(10_000, fold))
 
     assert (mail.outcome, mail.requester) == (Outcome.CUSTOMER, "kim@customer.test")
     assert mail.text.startswith("level 0 text\n\nlevel 1 text")

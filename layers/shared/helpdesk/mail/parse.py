@@ -9,6 +9,7 @@ from email import policy
 from email.feedparser import FeedParser
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import Message
+from email.parser import BytesParser
 
 from helpdesk.mail.body import collect_body
 from helpdesk.mail.classify import classify
@@ -69,7 +70,8 @@ MAX_NESTING = 40
 _PARSER_DEPTH = 2 * MAX_NESTING + 2
 _FEED_CHUNK = 1 << 20
 _NESTING_TOKEN = re.compile(
-    rb"(?im)^(?:content-type:[ \t]*(?P<type>(?:multipart|message)/[^\n]*(?:\n[ \t][^\n]*)*)"
+    rb"(?im)^(?:content-type:[ \t]*(?:\r?\n[ \t]+)?"
+    rb"(?P<type>(?:multipart|message)/[^\n]*(?:\n[ \t][^\n]*)*)"
     rb"|--(?P<line>[^\r\n]+))"
 )
 _BOUNDARY_PARAM = re.compile(rb'(?i)boundary\s*=\s*("[^"]+"|[^\s;]+)')
@@ -106,7 +108,13 @@ def _parse(raw: bytes, received_at: datetime) -> ParsedMail:
             message = _message_from_bytes(raw[:cut])
         except (_TooDeepError, RecursionError):
             cut = _nesting_cut(raw, MAX_NESTING, structure=False) or len(raw)
-            message = _message_from_bytes(raw[:cut])
+            try:
+                message = _message_from_bytes(raw[:cut])
+            except (_TooDeepError, RecursionError):
+                # Nesting the scans cannot see: keep the headers, so the sender is known,
+                # and no body rather than the raw MIME source as text.
+                message = _message_from_bytes(raw, headers_only=True)
+                message.set_payload("")
     hints = _declared_charsets(raw)
     headers = _first_headers(message)
     mail = _read_headers(headers, raw, received_at, hints)
@@ -159,8 +167,13 @@ class _DepthLimitedFeedParser(FeedParser):
         super()._new_message()  # type: ignore[misc]
 
 
-def _message_from_bytes(raw: bytes) -> Message:
-    """email.message_from_bytes with our policy, raising _TooDeepError on very deep nesting."""
+def _message_from_bytes(raw: bytes, *, headers_only: bool = False) -> Message:
+    """email.message_from_bytes with our policy, raising _TooDeepError on very deep nesting.
+
+    With `headers_only`, the body is kept as one unparsed text and nothing can nest.
+    """
+    if headers_only:
+        return BytesParser(policy=_POLICY).parsebytes(raw, headersonly=True)
     parser = _DepthLimitedFeedParser(policy=_POLICY)
     text = raw.decode("ascii", errors="surrogateescape")
     for start in range(0, len(text), _FEED_CHUNK):
