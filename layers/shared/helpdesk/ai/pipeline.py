@@ -92,6 +92,8 @@ class Pipeline:
     incident_requester: str
     vip: Any = None
     subject_weight: float = 0.5
+    # The knowledge base's first responder (helpdesk.kb.responder), when the desk has one.
+    responder: Any = None
 
     # -- records ----------------------------------------------------------------------------
 
@@ -110,12 +112,42 @@ class Pipeline:
                 return "removed"
             ticket = Ticket.model_validate(from_item(_image(change, "NewImage")))
             if ticket.triage is None and INCIDENT_TAG not in ticket.tags:
-                return self._with_retries(self.triage_ticket, ticket.number, now=now)
+                done = self._with_retries(self.triage_ticket, ticket.number, now=now)
+                self._first_answer(ticket.number, now=now)
+                return done
             return self.keep_index_current(ticket)
         if sort_key.startswith("MSG#") and event_name == "INSERT":
             message = Message.model_validate(from_item(_image(change, "NewImage")))
+            self._hand_back(message, now=now)
             return self.reconsider_priority(message, now=now)
         return "ignored"
+
+    def _first_answer(self, number: int, *, now: datetime) -> None:
+        """Let the first responder answer a newly triaged ticket from the knowledge base.
+
+        A failure leaves the ticket with a person, which is always safe; it never fails the
+        record (a retry would triage the ticket again)."""
+        if self.responder is None:
+            return
+        from helpdesk.kb.responder import maybe_answer
+
+        try:
+            outcome = maybe_answer(number, now=now, service=self.responder)
+        except Exception:  # the ticket stays with a person
+            logger.exception("first responder failed", extra={"ticket_number": number})
+            return
+        logger.info(
+            "first responder decided",
+            extra={"ticket_number": number, "answered": outcome.answered, "reason": outcome.reason},
+        )
+
+    def _hand_back(self, message: Message, *, now: datetime) -> None:
+        """A customer writing after an AI answer hands the ticket back to a person."""
+        if self.responder is None:
+            return
+        from helpdesk.kb.responder import on_customer_reply
+
+        on_customer_reply(message, now=now, service=self.responder)
 
     def _with_retries(self, step: Any, number: int, *, now: datetime) -> str:
         """Run `step` again when another writer changed the ticket first (an agent, the

@@ -118,7 +118,20 @@ def build_pipeline() -> Pipeline:
         incident_requester=settings.incident_requester or settings.support_address,
         vip=config.is_vip,
         subject_weight=settings.subject_weight,
+        responder=_responder(table, settings, embedder),
     )
+
+
+def _responder(table: Any, settings: Any, embedder: Any) -> Any:
+    """The KB first responder sharing the pipeline's embedder, or None when it cannot be
+    built (then tickets simply go to a person)."""
+    try:
+        from helpdesk.kb.factory import responder_service
+
+        return responder_service(table, settings, embedder=embedder)
+    except Exception:  # a desk without a usable KB configuration still triages
+        logger.exception("first responder unavailable")
+        return None
 
 
 def handle_batch(
