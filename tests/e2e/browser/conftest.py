@@ -3,23 +3,14 @@ Playwright, a loopback sink for hostile payloads, and a watcher for anything a p
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.browser.support import CHROMIUM, CHROMIUM_ARGS, PORTAL_ENVIRONMENT, Desk, Sink, Watch
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.e2e.browser.support import CHROMIUM, CHROMIUM_ARGS, RUNNING, Desk, Sink, Watch
 
 
 @pytest.fixture(scope="session")
@@ -30,49 +21,25 @@ def chromium() -> Path:
     return CHROMIUM if CHROMIUM.is_file() else Path(str(shutil.which("chromium")))
 
 
-@pytest.fixture(scope="session")
-def desk(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterator[Desk]:
-    """The local stack (`helpdesk start`'s pieces) on free loopback ports, for the session
-    (asks for `chromium` first, so that a machine without it skips before starting anything)."""
-    from helpdesk_tools.local.stack import LocalSettings, LocalStack
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Stops the shared stack once the next test lies outside this directory."""
+    here = Path(__file__).resolve().parent
+    if nextitem is None or here not in Path(str(nextitem.path)).resolve().parents:
+        RUNNING.stop()
 
-    port = _free_port()
-    previous = {name: os.environ.get(name) for name in PORTAL_ENVIRONMENT}
-    settings = LocalSettings(
-        http_port=port,
-        smtp_port=_free_port(),
-        prefix=f"b{uuid.uuid4().hex[:8]}",
-        sla_interval=3600.0,
-        state_dir=tmp_path_factory.mktemp("stack"),
-    )
-    stack = LocalStack(settings)
-    info = stack.start()
-    os.environ.update(PORTAL_ENVIRONMENT)
-    os.environ["HELPDESK_PUBLIC_URL"] = f"{info.gateway}/{info.stage}"
-    previous.setdefault("HELPDESK_PUBLIC_URL", None)
-    _reset_portal()
-    desk = Desk(stack=stack, gateway=info.gateway, base=f"{info.gateway}/{info.stage}/")
-    try:
+
+@pytest.fixture
+def desk(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Desk:
+    """The local stack (`helpdesk start`'s pieces) on free loopback ports. It asks for
+    `chromium` first, so that a machine without it skips before starting anything."""
+    if RUNNING.desk is None:
+        desk = RUNNING.start(tmp_path_factory.mktemp("stack"))
         status, _ = desk.call("GET", "api/health")
         if status != 200:
+            RUNNING.stop()
             pytest.skip(f"the portal function does not answer on the local stack ({status})")
-        yield desk
-    finally:
-        stack.stop()
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        _forget_cached_clients()
-        _reset_portal()
-
-
-def _reset_portal() -> None:
-    # The portal function runs in this process and caches its settings on first use.
-    from helpdesk.portal import context
-
-    context.reset()
+    assert RUNNING.desk is not None
+    return RUNNING.desk
 
 
 KB_ARTICLES = [
@@ -86,8 +53,15 @@ KB_ARTICLES = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def seeded(desk: Desk) -> dict[str, Any]:
+    """What `_seed` put in the running desk (seeded once per stack)."""
+    if RUNNING.seeded is None:
+        RUNNING.seeded = _seed(desk)
+    return RUNNING.seeded
+
+
+def _seed(desk: Desk) -> dict[str, Any]:
     """Agents, a team, categories, a macro, a canned response and knowledge-base articles.
 
     The first admin is written straight into the configuration (as `helpdesk` seeding does);
@@ -169,15 +143,6 @@ def _seed_knowledge_base(desk: Desk, table: Any) -> list[str]:
     found = desk.ok("GET", "api/portal/suggestions?q=reset%20my%20password")
     titles = [article["title"] for article in found.get("articles", [])]
     return titles if KB_ARTICLES[0][0] in titles else []
-
-
-def _forget_cached_clients() -> None:
-    # Clients cached while the stack ran aim at its endpoint, which is gone now.
-    from helpdesk.data import clients
-
-    clients.session.cache_clear()
-    clients.client.cache_clear()
-    clients.table.cache_clear()
 
 
 @pytest.fixture(scope="session")

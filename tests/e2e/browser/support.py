@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -187,3 +190,68 @@ def queue_settled(page: Any) -> None:
     from playwright.sync_api import expect
 
     expect(page.get_by_role("list", name="Tickets")).to_have_attribute("aria-busy", "false")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _forget_process_caches() -> None:
+    """Clears every module-level cache of the helpdesk packages: settings, clients and services
+    built for one local stack aim at its endpoint and its resource names, which a later stack
+    in the same process does not share."""
+    for name, module in list(sys.modules.items()):
+        if not name.startswith(("helpdesk.", "helpdesk_tools.")) or module is None:
+            continue
+        for value in list(vars(module).values()):
+            if callable(getattr(value, "cache_clear", None)) and hasattr(value, "cache_info"):
+                value.cache_clear()
+
+
+class RunningDesk:
+    """The one local stack the browser tests share, started by the first test that needs it
+    and stopped after the last test of this directory (not at the end of the session: other
+    suites start stacks of their own in this process afterwards, and two at once would share
+    the process's cached clients and settings)."""
+
+    def __init__(self) -> None:
+        self.desk: Desk | None = None
+        self.seeded: dict[str, Any] | None = None
+        self.fixtures: dict[str, Any] = {}
+        self._previous: dict[str, str | None] = {}
+
+    def start(self, state_dir: Path) -> Desk:
+        from helpdesk_tools.local.stack import LocalSettings, LocalStack
+
+        settings = LocalSettings(
+            http_port=_free_port(),
+            smtp_port=_free_port(),
+            prefix=f"b{uuid.uuid4().hex[:8]}",
+            sla_interval=3600.0,
+            state_dir=state_dir,
+        )
+        stack = LocalStack(settings)
+        info = stack.start()
+        extra = {**PORTAL_ENVIRONMENT, "HELPDESK_PUBLIC_URL": f"{info.gateway}/{info.stage}"}
+        self._previous = {name: os.environ.get(name) for name in extra}
+        os.environ.update(extra)
+        _forget_process_caches()
+        self.desk = Desk(stack=stack, gateway=info.gateway, base=f"{info.gateway}/{info.stage}/")
+        return self.desk
+
+    def stop(self) -> None:
+        if self.desk is None:
+            return
+        self.desk.stack.stop()
+        for name, value in self._previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        _forget_process_caches()
+        self.desk, self.seeded, self.fixtures = None, None, {}
+
+
+RUNNING = RunningDesk()

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser.support import Desk, Sink, Watch, screenshot, sign_in_agent
+from tests.e2e.browser.support import RUNNING, Desk, Sink, Watch, screenshot, sign_in_agent
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -85,9 +85,16 @@ def _control_is_on_top(page: Any, selector: str) -> bool:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def hostile_ticket(desk: Desk, sink: Sink, seeded: dict[str, Any]) -> dict[str, Any]:
-    """A ticket opened by a hostile HTML mail through the stack's SMTP server."""
+    """A ticket opened by a hostile HTML mail through the stack's SMTP server (one per
+    running stack, shared by the tests of this module)."""
+    if "hostile_ticket" not in RUNNING.fixtures:
+        RUNNING.fixtures["hostile_ticket"] = _mail_hostile_ticket(desk, sink, seeded)
+    return dict(RUNNING.fixtures["hostile_ticket"])
+
+
+def _mail_hostile_ticket(desk: Desk, sink: Sink, seeded: dict[str, Any]) -> dict[str, Any]:
     customer = f"mallory-{uuid.uuid4().hex[:6]}@example.org"
     subject = f"Hostile mail {uuid.uuid4().hex[:6]}"
     mail = EmailMessage()
