@@ -247,7 +247,7 @@ class LocalStack:
             bucket=self.stack.buckets["MailBucket"],
             mail_domain=settings.mail_domain,
             invoke=ingest.invoke,
-            function_arn=f"arn:aws:lambda:{REGION}:123456789012:function:{ingest.name}",
+            function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{ingest.name}",
             on_failure=self._ingest_dead_letter,
         )
         self.inbox.start()
