@@ -179,3 +179,31 @@ def test_records_triage_never_had_are_handed_to_the_next_run(
 
     # THEN triage gets exactly the records it never had
     assert triage.batches == [["TICKET#1", "TICKET#2"]]
+
+
+def test_outbound_mail_that_keeps_failing_moves_to_the_dead_letter_queue(
+    aws: Any, stack: Any
+) -> None:
+    sqs = aws.client("sqs")
+    sqs.send_message(QueueUrl=stack.queue_urls["OutboundQueue"], MessageBody='{"job": "bounce"}')
+    attempts: list[str] = []
+
+    def sender(event: dict[str, Any]) -> dict[str, Any]:
+        attempts.extend(
+            record["attributes"]["ApproximateReceiveCount"] for record in event["Records"]
+        )
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+
+    poller = QueuePoller(
+        sqs=sqs,
+        queue_url=stack.queue_urls["OutboundQueue"],
+        invoke=sender,
+        function_available=lambda: True,
+        visibility_timeout=0,
+    )
+    for _ in range(7):
+        poller.tick()
+
+    assert attempts == ["1", "2", "3", "4", "5"]  # maxReceiveCount: 5 in template.yaml
+    dead = sqs.receive_message(QueueUrl=stack.queue_urls["OutboundDeadLetterQueue"])
+    assert [message["Body"] for message in dead["Messages"]] == ['{"job": "bounce"}']
