@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from pydantic import BaseModel, ConfigDict
 
 from helpdesk.ai.embed import embedder_from_settings
 from helpdesk.ai.grouping import Thresholds
@@ -56,13 +57,53 @@ def thresholds_from(settings: TriageSettings) -> Thresholds:
     )
 
 
+class _AdminCategory(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    team: str | None = None
+
+
+class _AdminRoute(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    order: int = 100
+    category: str | None = None
+    channel: str | None = None
+    requester_domain: str | None = None
+    subject_contains: str | None = None
+    team: str
+
+
 def load_triage_config(table: Any) -> TriageConfig:
-    """The desk's triage configuration (CONFIG#ai / triage), or an empty one."""
+    """The desk's triage configuration (CONFIG#ai / triage), or an empty one, with the
+    categories and routing an admin manages in the portal merged in (the admin's word wins):
+    each admin category is allowed, a category's own team routes it, and a routing rule that
+    names only a category routes it too."""
+    config_repository = ConfigRepository(table)
     try:
-        return ConfigRepository(table).get(CONFIG_KIND, CONFIG_ID, TriageConfig)
+        config = config_repository.get(CONFIG_KIND, CONFIG_ID, TriageConfig)
     except NotFoundError:
         logger.info("no triage configuration; categories will be 'other'")
-        return TriageConfig()
+        config = TriageConfig()
+    categories = config_repository.list("categories", _AdminCategory)
+    routes = sorted(config_repository.list("routing", _AdminRoute), key=lambda r: r.order)
+    if not categories and not routes:
+        return config
+    names = list(config.categories)
+    routing = dict(config.routing)
+    for category in categories:
+        if category.id not in names:
+            names.append(category.id)
+        if category.team:
+            routing[category.id] = category.team
+    for route in reversed(routes):  # the first rule in order wins
+        only_category = not (route.channel or route.requester_domain or route.subject_contains)
+        if route.category and only_category:
+            routing[route.category] = route.team
+    if names and not config.categories:
+        names = sorted({*names, *(example.category for example in config.examples)})
+    return config.model_copy(update={"categories": names, "routing": routing})
 
 
 def build_triager(settings: TriageSettings, config: TriageConfig, embedder: Any) -> Triager:
