@@ -104,7 +104,7 @@ def test_sla_countdowns_tick_each_second_and_turn_red_when_overdue(
     assert not watch.errors, watch.errors
 
 
-def test_similar_tickets_show_with_scores_and_a_merge_shows_the_duplicate(
+def test_similar_tickets_and_incidents_show_and_a_merge_shows_the_duplicate(
     desk: Desk, seeded: dict[str, Any], open_page: Any
 ) -> None:
     from playwright.sync_api import expect
@@ -113,8 +113,9 @@ def test_similar_tickets_show_with_scores_and_a_merge_shows_the_duplicate(
     tag = uuid.uuid4().hex[:6]
     numbers = []
     for index in range(2):
+        sender = f"r{index}-{tag}@example{index}.org"
         mail = EmailMessage()
-        mail["From"] = f"Reporter {index} <r{index}-{tag}@example{index}.org>"
+        mail["From"] = f"Reporter {index} <{sender}>"
         mail["To"] = "support@example.com"
         mail["Subject"] = f"VPN {tag} disconnects every ten minutes"
         mail["Message-ID"] = f"<{uuid.uuid4().hex}@example.org>"
@@ -126,21 +127,34 @@ def test_similar_tickets_show_with_scores_and_a_merge_shows_the_duplicate(
         with smtplib.SMTP(info.smtp_host, info.smtp_port, timeout=30) as smtp:
             smtp.send_message(mail)
         assert desk.stack.wait_idle(60)
-        numbers.append(_find(desk, seeded["agent_token"], tag, len(numbers) + 1))
+        numbers.append(_find(desk, seeded["agent_token"], sender, 1))
     first, second = numbers
+    triage = _triaged(desk, seeded["agent_token"], second)
+    assert desk.stack.wait_idle(60)
+    ticket = desk.ok("GET", f"api/agent/tickets/{second}", token=seeded["agent_token"])["ticket"]
+    if not triage.get("similar") and not ticket["incident_of"]:
+        pytest.xfail(f"triage neither listed nor grouped two near-identical mails: {triage}")
 
     # WHEN the agent opens the second
-    triage = _triaged(desk, seeded["agent_token"], second)
-    if not triage.get("similar"):
-        pytest.xfail(f"triage listed no similar tickets for two near-identical mails: {triage}")
     page, watch = open_page(f"{desk.agent_url}#/tickets/{second}")
     sign_in_agent(page, seeded["agent_id"])
     groups = page.get_by_role("region", name="Duplicates and incidents")
-
-    # THEN the earlier one is listed with its score
     expect(groups).to_be_visible()
-    expect(groups.get_by_role("link", name=f"#{first}")).to_be_visible()
-    expect(groups).to_contain_text(re.compile(r"score \d\.\d\d"))
+
+    # THEN the earlier one is listed with its score, and the incident they share is named
+    if triage.get("similar"):
+        expect(groups.get_by_role("link", name=f"#{first}")).to_be_visible()
+        expect(groups).to_contain_text(re.compile(r"score \d\.\d\d"))
+    incident = ticket["incident_of"]
+    if incident:
+        expect(groups).to_contain_text(f"Part of incident #{incident}")
+        groups.get_by_role("link", name=f"#{incident}").click()
+        expect(page.locator("#ticket-title")).to_contain_text(f"#{incident} ")
+        expect(groups).to_contain_text(re.compile(r"Incident with \d+ linked tickets"))
+        expect(groups.get_by_role("link", name=f"#{second}")).to_be_visible()
+        screenshot(page, "agent-7-incident", full_page=False)
+        groups.get_by_role("link", name=f"#{second}").click()
+        expect(page.locator("#ticket-title")).to_contain_text(f"#{second} ")
 
     # WHEN the agent merges it into the earlier one THEN it shows as that one's duplicate
     page.get_by_label("Close this ticket as a duplicate of #").fill(str(first))
@@ -164,10 +178,12 @@ def _triaged(desk: Desk, token: str, number: int) -> dict[str, Any]:
 
 
 def _find(desk: Desk, token: str, tag: str, count: int) -> int:
-    """The newest ticket whose subject holds `tag`, once `count` of them exist."""
+    """The newest ticket whose subject or requester holds `tag`, once `count` of them exist
+    (in any status)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        page = desk.ok("GET", f"api/agent/tickets?q={tag}&sort=created&order=desc", token=token)
+        query = f"q={tag}&sort=created&order=desc&status=all"
+        page = desk.ok("GET", f"api/agent/tickets?{query}", token=token)
         if len(page["tickets"]) >= count:
             return int(page["tickets"][0]["number"])
         time.sleep(0.5)
