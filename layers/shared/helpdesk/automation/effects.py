@@ -7,7 +7,6 @@ import logging
 import time
 import urllib.error
 import urllib.request
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +15,10 @@ from pydantic import BaseModel, ConfigDict
 from helpdesk.automation.rules import Effect
 from helpdesk.data.config import ConfigRepository
 from helpdesk.data.tickets import TicketRepository
-from helpdesk.domain.models import AuditEvent, Direction, Message, MessageKind, Ticket
+from helpdesk.domain.models import Ticket
 from helpdesk.events import EventPublisher
 from helpdesk.exceptions import NotFoundError
-from helpdesk.mail.outbound import OutboundQueue, queue_reply
+from helpdesk.mail.outbound import OutboundQueue, queue_notice, queue_reply
 from helpdesk.settings import MailSettings
 from helpdesk.sla.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
@@ -98,25 +97,19 @@ class DeskEffects:
         )
 
     def _notify(self, effect: Effect, ticket: Ticket, *, now: datetime) -> None:
-        note = Message(
-            ticket_number=ticket.number,
-            id=uuid.uuid4().hex[:16],
-            created_at=now,
-            direction=Direction.INTERNAL,
-            kind=MessageKind.SYSTEM,
-            author=f"rule:{effect.rule_id}",
-            text=f"Notification for {effect.action.to or 'the team'}: "
-            f"{render(effect.action.message or '', ticket)}",
-        )
-        current = self._tickets.get(ticket.number)
-        event = AuditEvent(
-            ticket_number=ticket.number,
-            at=now,
-            actor=f"rule:{effect.rule_id}",
-            action="rule_notified",
-            changes={"to": effect.action.to},
-        )
-        self._tickets.save(current, current, [event], [note])
+        """Mail the rule's addressee an internal notice (never the customer), and publish it."""
+        text = render(effect.action.message or f"Ticket #{ticket.number} needs attention.", ticket)
+        if effect.action.to:
+            queue_notice(
+                self._tickets,
+                self._queue,
+                self._settings,
+                ticket_number=ticket.number,
+                to=effect.action.to,
+                text=text,
+                author=f"rule:{effect.rule_id}",
+                now=now,
+            )
         self._events.publish(
             "rule.notify",
             {"ticket_number": ticket.number, "rule": effect.rule_id, "to": effect.action.to},

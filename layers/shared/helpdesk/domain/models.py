@@ -176,6 +176,8 @@ class Message(_Model):
     delivery_detail: str | None = None
     ai_generated: bool = False
     source_key: str | None = None
+    # An internal notice's own addressee (an agent, a manager); never the requester's thread.
+    recipient: str | None = None
     # Email only: SES's receipt verdicts (spam, virus, spf, dkim, dmarc) for inbound mail; for
     # outbound mail the id SES gave it and the Auto-Submitted value it carries, if automatic.
     verdicts: dict[str, str] = Field(default_factory=dict)

@@ -99,6 +99,9 @@ def recipient_of(ticket: Ticket, message: Message, settings: MailSettings) -> st
     reply respects the ticket's Reply-To, then falls back to the requester. An address that
     is not a plain mail address, or is our own support address (a loop), is never used.
     """
+    if message.recipient is not None:
+        # An internal notice goes to its own addressee or nowhere, never to the customer.
+        return message.recipient.strip() if is_deliverable(message.recipient, settings) else None
     candidates = (
         [ticket.requester] if message.auto_submitted else [ticket.reply_to, ticket.requester]
     )
@@ -289,6 +292,47 @@ def queue_notification(
             domain=settings.mail_domain,
             kind=MessageKind.SYSTEM,
             auto_submitted=AUTO_GENERATED,
+        ),
+    )
+
+
+def queue_notice(
+    tickets: TicketRepository,
+    queue: OutboundQueue,
+    settings: MailSettings,
+    *,
+    ticket_number: int,
+    to: str,
+    text: str,
+    author: str,
+    now: datetime,
+) -> Message:
+    """Queue an internal notice about a ticket to `to` (an agent or a manager, not the
+    customer): an internal message marked `Auto-Submitted: auto-generated`, never part of the
+    customer's thread. Raises as queue_reply does."""
+    return _queue(
+        tickets,
+        queue,
+        settings,
+        ticket_number=ticket_number,
+        now=now,
+        action="notice_queued",
+        make=lambda ticket, thread: build_outbound(
+            ticket,
+            thread,
+            text=text,
+            author=author,
+            now=now,
+            domain=settings.mail_domain,
+            kind=MessageKind.SYSTEM,
+            auto_submitted=AUTO_GENERATED,
+        ).model_copy(
+            update={
+                "direction": Direction.INTERNAL,
+                "recipient": to,
+                "in_reply_to": None,
+                "references": [],
+            }
         ),
     )
 

@@ -158,6 +158,36 @@ class MailIntentSender:
         return Outcome(False, "recorded as an intent: no internal mail sender yet")
 
 
+class MailNoticeSender:
+    """Mail notices to agents or managers: an internal notice queued for the outbound sender
+    (helpdesk.mail.outbound.queue_notice), never shown to the customer."""
+
+    def __init__(self, tickets: Any, queue: Any, settings: Any) -> None:
+        self._tickets = tickets
+        self._queue = queue
+        self._settings = settings
+
+    def send(self, notice: SlaNotification, ticket: Ticket) -> Outcome:
+        """Queue the notice's mail; an undelivered outcome when it cannot be queued."""
+        from helpdesk.exceptions import HelpdeskError
+        from helpdesk.mail.outbound import queue_notice
+
+        try:
+            queue_notice(
+                self._tickets,
+                self._queue,
+                self._settings,
+                ticket_number=ticket.number,
+                to=notice.destination,
+                text=notice_text(notice, ticket),
+                author="sla",
+                now=notice.claimed_at or notice.not_before,
+            )
+        except HelpdeskError as error:
+            return Outcome(False, f"not queued: {type(error).__name__}")
+        return Outcome(True, "queued for sending")
+
+
 class Notifier:
     """Routes a notice to the sender of its channel."""
 

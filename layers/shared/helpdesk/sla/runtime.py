@@ -12,8 +12,14 @@ from helpdesk.data import clients
 from helpdesk.data.config import ConfigRepository
 from helpdesk.data.tickets import TicketRepository
 from helpdesk.events import EventPublisher
-from helpdesk.settings import EventSettings, TableSettings, load
-from helpdesk.sla.notify import MailIntentSender, Notifier, WebhookSender
+from helpdesk.settings import EventSettings, MailSettings, TableSettings, load
+from helpdesk.sla.notify import (
+    MailIntentSender,
+    MailNoticeSender,
+    Notifier,
+    Sender,
+    WebhookSender,
+)
 from helpdesk.sla.service import SlaStore
 from helpdesk.sla.sweep import SlaSweep
 
@@ -22,7 +28,7 @@ logger = logging.getLogger(__name__)
 SCHEDULED_EVENT = "Scheduled Event"
 
 
-class SlaSettings(TableSettings, EventSettings):
+class SlaSettings(TableSettings, EventSettings, MailSettings):
     """What the SLA function needs. `sla_webhook_secrets` is a JSON object of secret name to
     signing key (HELPDESK_SLA_WEBHOOK_SECRETS); `sla_sweep_limit` caps tickets per sweep."""
 
@@ -46,9 +52,16 @@ def sla_settings() -> SlaSettings:
 def build_sweep(settings: SlaSettings) -> SlaSweep:
     """A sweep over the configured table, bus and webhooks, with the process's clients."""
     table = clients.table(settings.table)
-    notifier = Notifier({"webhook": WebhookSender(settings.secrets()), "email": MailIntentSender()})
+    tickets = TicketRepository(table)
+    mail: Sender = MailIntentSender()
+    if settings.outbound_queue:
+        from helpdesk.mail.outbound import OutboundQueue
+
+        queue = OutboundQueue(clients.client("sqs"), settings.outbound_queue)
+        mail = MailNoticeSender(tickets, queue, settings)
+    notifier = Notifier({"webhook": WebhookSender(settings.secrets()), "email": mail})
     return SlaSweep(
-        TicketRepository(table),
+        tickets,
         SlaStore(ConfigRepository(table)),
         notifier,
         EventPublisher(clients.client("events"), settings.event_bus),
