@@ -26,6 +26,8 @@ def test_a_two_ticket_replay_counts_each_mail_function_call_and_unit() -> None:
     assert usage.lambda_invocations["PortalFunction"] == 1 + 2 * 2
     assert usage.lambda_billed_ms["PortalFunction"] >= 5
     assert usage.s3_requests["PutObject"] >= 2
+    # Rules and report counters consume the same stream as triage.
+    assert usage.lambda_invocations["AutomationFunction"] >= 1
     assert usage.dynamodb_write_units > 0 and usage.dynamodb_read_units > 0
     lines = price_usage(
         usage,

@@ -127,6 +127,8 @@ class LocalStack:
         self.stream: StreamPoller | None = None
         self.outbound: QueuePoller | None = None
         self.schedule: Schedule | None = None
+        self.automation_stream: StreamPoller | None = None
+        self.automation_schedule: Schedule | None = None
         self.info: StackInfo | None = None
         self.imported: dict[str, int] | None = None
         self._previous_env: dict[str, str | None] = {}
@@ -235,8 +237,37 @@ class LocalStack:
         self.schedule = Schedule(
             invoke=sla.invoke, interval=settings.sla_interval, rule=f"{settings.prefix}-sla-sweep"
         )
-        for poller in (self.stream, self.outbound, self.schedule):
+        automation = self.functions["AutomationFunction"]
+        self.automation_stream = StreamPoller(
+            streams=self.session.client("dynamodbstreams"),
+            sqs=self.session.client("sqs"),
+            stream_arn=stream_arn,
+            failure_queue_url=self.stack.queue_urls["AutomationFailureQueue"],
+            invoke=automation.invoke,
+            function_available=automation.available,
+            batch_size=50,
+            max_retries=settings.stream_max_retries,
+            retry_delay=settings.stream_retry_delay,
+            interval=settings.poll_interval,
+        )
+        self.automation_schedule = Schedule(
+            invoke=automation.invoke,
+            interval=settings.sla_interval,
+            rule=f"{settings.prefix}-time-rules",
+        )
+        for poller in self._pollers():
             poller.start()
+
+    def _pollers(self) -> list[Any]:
+        """Every poller and timer that feeds a function, in start order."""
+        found = [
+            self.stream,
+            self.automation_stream,
+            self.outbound,
+            self.schedule,
+            self.automation_schedule,
+        ]
+        return [poller for poller in found if poller is not None]
 
     def _start_inbound(self) -> None:
         settings = self.settings
@@ -334,7 +365,10 @@ class LocalStack:
         if not self.inbox.wait_drained(timeout):
             return False
         # Two quiet polls in a row: work caused by the last step has been picked up.
-        for poller in (self.stream, self.outbound, self.stream):
+        pollers = [self.stream, self.outbound, self.stream]
+        if self.automation_stream is not None:
+            pollers.append(self.automation_stream)
+        for poller in pollers:
             poller.idle.clear()
             if not poller.idle.wait(max(0.0, deadline - time.monotonic())):
                 return False
@@ -375,9 +409,8 @@ class LocalStack:
             self.inbox.stop()
         if self.gateway is not None:
             self.gateway.stop()
-        for poller in (self.stream, self.outbound, self.schedule):
-            if poller is not None:
-                poller.stop()
+        for poller in self._pollers():
+            poller.stop()
         logger.info(
             "stopped taking events",
             extra={**_LOG, "seconds": round(time.perf_counter() - began, 2)},
