@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[3]
-FUNCTIONS = ("ingest", "triage", "sla", "portal")
+FUNCTIONS = ("ingest", "triage", "sla", "portal", "automation")
 
 # Imports the module in a fresh interpreter and prints seconds taken, interpreter start excluded.
 _PROBE = """
