@@ -196,7 +196,7 @@ class LocalStack:
                 logger.warning("function missing", extra={**_LOG, "reason": str(error)})
             except Exception:
                 # A handler that fails to import is retried on its first event.
-                logger.exception("function failed to load", extra={**_LOG, "name": logical_id})
+                logger.exception("function failed to load", extra={**_LOG, "function_id": logical_id})
 
     def _requeue(self, bodies: list[str]) -> None:
         assert self.stack is not None and self.session is not None

@@ -192,7 +192,7 @@ class KnowledgeBase:
         logger.info(
             "articles imported",
             extra={
-                "created": len(report.created),
+                "articles_created": len(report.created),
                 "updated": len(report.updated),
                 "failed": len(report.failed),
             },
