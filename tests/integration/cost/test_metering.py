@@ -42,12 +42,15 @@ def test_meter_counts_dynamodb_units_s3_ses_and_events_of_a_known_replay(
         * 2
     )
     ses = aws.client("sesv2")
-    aws.client("ses").verify_email_identity(EmailAddress="support@example.com")
+    # SES identities are account-wide in the shared endpoint: use one of this test's own.
+    sender = f"meter@{stack.prefix}.example"
+    aws.client("ses").verify_email_identity(EmailAddress=sender)
     ses.send_email(
-        FromEmailAddress="support@example.com",
+        FromEmailAddress=sender,
         Destination={"ToAddresses": ["ada@example.org"]},
         Content={"Raw": {"Data": b"Subject: hi\r\n\r\nhello"}},
     )
+    aws.client("ses").delete_identity(Identity=sender)
     meter.record_invocation("IngestFunction", 12.2)
     meter.record_inbound_mail(300 * 1024)
 
