@@ -78,8 +78,13 @@ def aws(moto_endpoint: str) -> boto3.session.Session:
 
 @pytest.fixture
 def stack(aws: boto3.session.Session) -> Any:
-    """A fresh set of resources from template.yaml, under a unique prefix for this test."""
+    """A fresh set of resources from template.yaml, under a unique prefix for this test.
+
+    Services cached by an earlier test (or an earlier local desk) are forgotten first."""
+    from helpdesk_tools.local.runtime import forget_process_caches
     from helpdesk_tools.template import create_stack
+
+    forget_process_caches()
 
     return create_stack(aws, prefix=f"t{uuid.uuid4().hex[:10]}")
 

@@ -138,6 +138,25 @@ class LocalFunction:
                     observe(self.spec.logical_id, elapsed_ms)
 
 
+def forget_process_caches() -> int:
+    """Clear every cached factory of the `helpdesk` package in this process (settings, clients,
+    services built from them); returns how many were cleared.
+
+    Several desks run one after another in one process (tests, `helpdesk cost`): a service
+    built for one would otherwise keep that desk's endpoint and table names.
+    """
+    cleared = 0
+    for name, module in list(sys.modules.items()):
+        if name != "helpdesk" and not name.startswith("helpdesk."):
+            continue
+        for value in list(vars(module).values()):
+            clear = getattr(value, "cache_clear", None)
+            if callable(clear) and getattr(value, "__module__", None) == name:
+                clear()
+                cleared += 1
+    return cleared
+
+
 def _import_file(name: str, path: Path) -> ModuleType:
     # Lambda puts the function's code directory on the path; its sibling modules import so.
     code_dir = str(path.parent)

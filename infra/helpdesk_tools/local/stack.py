@@ -196,7 +196,9 @@ class LocalStack:
                 logger.warning("function missing", extra={**_LOG, "reason": str(error)})
             except Exception:
                 # A handler that fails to import is retried on its first event.
-                logger.exception("function failed to load", extra={**_LOG, "function_id": logical_id})
+                logger.exception(
+                    "function failed to load", extra={**_LOG, "function_id": logical_id}
+                )
 
     def _requeue(self, bodies: list[str]) -> None:
         assert self.stack is not None and self.session is not None
@@ -440,6 +442,7 @@ class LocalStack:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+        _forget_cached_clients()
 
 
 def _local_portal_environment(public_url: str) -> dict[str, str]:
@@ -452,12 +455,10 @@ def _local_portal_environment(public_url: str) -> dict[str, str]:
 
 
 def _forget_cached_clients() -> None:
-    # Clients built earlier in this process would still aim at an earlier endpoint.
-    from helpdesk.data import clients
+    # Clients and services built earlier in this process would still aim at an earlier desk.
+    from helpdesk_tools.local.runtime import forget_process_caches
 
-    clients.session.cache_clear()
-    clients.client.cache_clear()
-    clients.table.cache_clear()
+    forget_process_caches()
 
 
 def _credentials() -> dict[str, str]:

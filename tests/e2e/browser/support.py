@@ -233,9 +233,12 @@ class RunningDesk:
             state_dir=state_dir,
         )
         stack = LocalStack(settings)
+        # What the process had before the stack set its own: restored on stop.
+        self._previous = {
+            name: os.environ.get(name) for name in [*PORTAL_ENVIRONMENT, "HELPDESK_PUBLIC_URL"]
+        }
         info = stack.start()
         extra = {**PORTAL_ENVIRONMENT, "HELPDESK_PUBLIC_URL": f"{info.gateway}/{info.stage}"}
-        self._previous = {name: os.environ.get(name) for name in extra}
         os.environ.update(extra)
         _forget_process_caches()
         self.desk = Desk(stack=stack, gateway=info.gateway, base=f"{info.gateway}/{info.stage}/")
