@@ -35,6 +35,7 @@ BLUEPRINTS: list[str] = [
     "helpdesk.portal.blueprints.webhooks",
     "helpdesk.portal.blueprints.reports",
     "helpdesk.portal.blueprints.kb",
+    "helpdesk.portal.blueprints.kb_page",
 ]
 
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
