@@ -193,7 +193,8 @@ def sent_mail(endpoint: str, provider_ids: set[str] | None = None) -> list[dict[
     """
     if not endpoint.startswith(("http://127.0.0.1", "http://localhost", "http://[::1]")):
         raise ValueError("sent mail is read only from a loopback moto endpoint")
-    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=30) as response:  # noqa: S310 - loopback only, checked above
+    url = f"{endpoint}/moto-api/data.json"  # loopback only, checked above
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310
         data = json.load(response)
     mails = data.get("ses", {}).get("RawMessage", [])
     if provider_ids is not None:

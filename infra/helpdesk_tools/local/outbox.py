@@ -39,7 +39,8 @@ class SentMail:
 
 def read_outbox(endpoint: str) -> list[SentMail]:
     """Every mail sent through SES on the local `endpoint`, oldest first."""
-    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=30) as response:  # noqa: S310 - loopback endpoint
+    url = f"{endpoint}/moto-api/data.json"  # a loopback endpoint
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310
         data = json.loads(response.read())
     ses = data.get("ses", {})
     mails = [_from_raw(item) for item in ses.get("RawMessage", [])]
@@ -62,7 +63,8 @@ def read_backend(account: str, region: str) -> list[SentMail]:
 
 def read_gateway(gateway: str) -> list[SentMail]:
     """Every mail sent through SES, as the running stack's gateway lists it."""
-    with urllib.request.urlopen(f"{gateway}/local/outbox.json", timeout=60) as response:  # noqa: S310 - loopback gateway
+    url = f"{gateway}/local/outbox.json"  # the loopback gateway
+    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310
         return [
             SentMail(**{**item, "headers": [tuple(pair) for pair in item["headers"]]})
             for item in json.loads(response.read())
