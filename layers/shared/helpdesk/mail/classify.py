@@ -97,7 +97,8 @@ _AUTO_PHRASES = (
     r"|respuesta autom[áa]tica|fuera de (?:la )?oficina|risposta automatica|fuori sede"
     r"|assente|automatisch antwoord|afwezig|afwezigheid|resposta autom[áa]tica|aus[êe]ncia"
     r"|fora do escrit[óo]rio|autosvar|automatisk svar|fr[åa]nvaro|automatyczna odpowied[źz]"
-    r"|poza biurem|автоответ|автоматический ответ|нет на месте|自動応答|自動返信|不在|自动回复"
+    r"|poza biurem|автоответ|автоматический ответ|нет на месте"
+    r"|自動応答|自動返信|不在|自动回复"
 )
 _REPLY_PREFIX = r"(?:(?:re|aw|sv|antw|wg|fw|fwd)\s*:\s*)?"
 _AUTO_SUBJECT_PREFIX = re.compile(
